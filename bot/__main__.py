@@ -1,0 +1,196 @@
+"""The command line: `python -m bot COMMAND`. Nothing else in the project reads argv."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Iterator, Sequence
+
+from .core.catalog import CatalogError
+from .core.model_store import StaleModelError
+from .settings import Settings, SettingsError
+
+BATCH_LINES = 256
+
+
+def _progress(quiet: bool):
+    started = time.perf_counter()
+
+    def show(message: str) -> None:
+        if not quiet:
+            print(f"[{time.perf_counter() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _core(settings: Settings, quiet: bool = True):
+    from .wiring import build_core
+
+    return build_core(settings, progress=_progress(quiet))
+
+
+# -- classify ----------------------------------------------------------------------------
+
+def _input_batches(fd: int) -> Iterator[list[bytes]]:
+    """Complete lines as they arrive: whatever one read returns is one batch, so a piped file
+    is classified in large batches while an interactive writer gets each answer at once."""
+    pending = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if pending.strip():
+                yield [pending]
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for start in range(0, len(lines), BATCH_LINES):
+            yield lines[start: start + BATCH_LINES]
+
+
+def _parse_line(raw: bytes, phrases) -> tuple[object, str | None, str | None]:
+    """(id, text, error) for one input line."""
+    line = raw.decode("utf-8", "replace").strip()
+    try:
+        item = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return None, None, phrases("cli_bad_json", detail=exc.msg if hasattr(exc, "msg") else "too deeply nested")
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+        item_id = item.get("id") if isinstance(item, dict) else None
+        return _plain_id(item_id), None, phrases("cli_bad_shape")
+    return _plain_id(item.get("id")), item["text"], None
+
+
+def _plain_id(value: object) -> object:
+    return value if isinstance(value, (str, int, float, bool)) or value is None else json.dumps(value)
+
+
+def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
+    core = _core(settings)
+    from .core.rendering import Phrases
+
+    phrases = Phrases(settings.responses_dir)
+    out = sys.stdout
+    for batch in _input_batches(sys.stdin.fileno()):
+        parsed = [_parse_line(raw, phrases) for raw in batch if raw.strip()]
+        texts = [text for _, text, error in parsed if error is None]
+        answers = iter(core.engine.diagnose_many(texts))
+        for item_id, _text, error in parsed:
+            record = {"id": item_id, "error": error} if error else {"id": item_id, **next(answers).to_json()}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+# -- ask / chat --------------------------------------------------------------------------
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    text = " ".join(args.text) if args.text else sys.stdin.read()
+    core = _core(settings)
+    from .core.assistant import Message
+
+    reply = core.assistant.handle(Message(text))
+    if args.format == "json":
+        print(json.dumps(reply.answer.to_json(), ensure_ascii=False, indent=2))
+    elif args.format == "slack":
+        print(json.dumps(core.renderer.slack(reply.answer), ensure_ascii=False, indent=2))
+    elif args.format == "teams":
+        print(json.dumps(core.renderer.teams(reply.answer), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(core.renderer.text(reply.answer))
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from .chat import run_chat
+
+    return run_chat(_core(settings, quiet=False), settings)
+
+
+# -- train / evaluate --------------------------------------------------------------------
+
+def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    from .core.catalog import load_catalog
+    from .core.model_store import build_and_save
+
+    progress = _progress(args.quiet)
+    catalog = load_catalog(settings.intents_dir)
+    progress(f"loaded {len(catalog.ids)} intents from {settings.intents_dir}")
+    model, meta = build_and_save(catalog, settings.intents_dir, settings.training_dir, settings.model_dir, progress)
+    print(f"model saved to {settings.model_dir}")
+    print(f"  examples: {meta['examples']}   classes: {len(meta['classes'])}")
+    print(f"  cross-validated accuracy: {meta['cv_accuracy']:.1%}   threshold: {meta['threshold']:.2f}")
+    print(f"  trained in {meta['train_seconds']} s with scikit-learn {meta['libraries']['scikit-learn']}")
+    return 0
+
+
+def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .core.evaluation import score, write_confusion_svg
+    from .core.training_data import load_heldout_examples
+
+    core = _core(settings, quiet=False)
+    examples = load_heldout_examples(settings.training_dir, core.catalog)
+    report = score(examples, core.engine.diagnose_many([e.text for e in examples]))
+    matrix = Path(args.matrix) if args.matrix else settings.data_dir / "confusion-matrix.svg"
+    write_confusion_svg(report, matrix)
+    if args.json:
+        print(json.dumps({**report.to_json(), "confusion_matrix": str(matrix)}, indent=2))
+        return 0
+    print(f"held-out messages: {report.total}")
+    print(f"overall accuracy:        {report.accuracy:6.1%}")
+    print(f"in-scope top-3 accuracy: {report.in_scope_top3:6.1%}")
+    print(f"out-of-scope precision:  {report.oos_precision:6.1%}   recall (refused): {report.oos_recall:6.1%}")
+    print()
+    print(f"{'intent':34} {'precision':>9} {'recall':>7} {'f1':>6} {'n':>4}")
+    for label, m in report.per_intent.items():
+        print(f"{label:34} {m['precision']:9.2f} {m['recall']:7.2f} {m['f1']:6.2f} {int(m['support']):4d}")
+    if report.confusions:
+        print("\nmost frequent confusions (expected -> predicted):")
+        for expected, predicted, count in report.confusions:
+            print(f"  {count:3d}  {expected} -> {predicted}")
+    print(f"\nconfusion matrix written to {matrix}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="SyncMedic: DEAR to QuickBooks sync-error bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("classify", help="JSON Lines in ({id, text}), one diagnosis per line out")
+    ask = sub.add_parser("ask", help="print the reply the bot would give to TEXT (or stdin)")
+    ask.add_argument("text", nargs="*")
+    ask.add_argument("--format", choices=["text", "json", "slack", "teams"], default="text")
+    sub.add_parser("chat", help="talk to the bot in the terminal")
+    train = sub.add_parser("train", help="build the model from intents/ and training/")
+    train.add_argument("--quiet", action="store_true", help="no progress display")
+    evaluate = sub.add_parser("evaluate", help="accuracy report on the held-out set")
+    evaluate.add_argument("--json", action="store_true", help="machine-readable report")
+    evaluate.add_argument("--matrix", help="where to write the confusion-matrix SVG")
+    return parser
+
+
+COMMANDS = {"classify": cmd_classify, "ask": cmd_ask, "chat": cmd_chat, "train": cmd_train, "evaluate": cmd_evaluate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return COMMANDS[args.command](settings, args)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (CatalogError, StaleModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The platform-free core: intents, classifier, entities, rendering. No Slack/Teams imports."""

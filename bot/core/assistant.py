@@ -1,0 +1,46 @@
+"""One entry point for every edge: a message in, a reply out.
+
+Slack, Teams, the sandbox and the CLI all call `Assistant.handle`; they differ only in how
+they translate their payloads into a Message and the Reply into their own format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .answers import Answer, AnswerKind
+from .engine import Engine
+from .rendering import Renderer
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    platform: str = "cli"
+    user: str = ""
+    channel: str = ""
+    thread: str = ""
+    # Set when the user picked an intent themselves ("This one" / "Not this" menu).
+    chosen_intent: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    answer: Answer
+    case_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_diagnosis(self) -> bool:
+        return self.answer.kind is AnswerKind.DIAGNOSIS
+
+
+class Assistant:
+    def __init__(self, engine: Engine, renderer: Renderer) -> None:
+        self.engine = engine
+        self.renderer = renderer
+
+    def handle(self, message: Message) -> Reply:
+        if message.chosen_intent:
+            return Reply(self.engine.answer_for(message.chosen_intent, message.text))
+        return Reply(self.engine.diagnose(message.text))

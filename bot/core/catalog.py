@@ -1,0 +1,214 @@
+"""The knowledge base: one YAML file per intent in intents/, loaded and checked.
+
+Loading validates everything a reply depends on (required fields, known related ids,
+bounded signature regexes), so a bad edit to the knowledge base fails at start-up or in
+`make test`, never in front of a user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+OUT_OF_SCOPE = "out_of_scope"
+META_INTENTS = ("greeting", "thanks", "help", "escalate")
+SLOT_NAMES = (
+    "product", "order", "bill", "invoice", "reference", "transaction", "account_code",
+    "amount", "error_code", "customer", "supplier", "name", "currency",
+)
+# Unbounded repetition in a signature could make a hostile paste slow to match.
+_UNBOUNDED = re.compile(r"(?<!\\)[*+]|\{\d*,\}")
+
+
+class CatalogError(ValueError):
+    """The knowledge base is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Signature:
+    intent: str
+    pattern: re.Pattern[str]
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        return tuple(self.pattern.groupindex)
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    label: str
+    match: re.Pattern[str]
+    causes: tuple[str, ...]
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    kind: str
+    title: str
+    summary: str
+    section: str = ""
+    means: str = ""
+    causes: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    escalate: str = ""
+    answer: str = ""
+    signatures: tuple[Signature, ...] = ()
+    variants: tuple[Variant, ...] = ()
+    related: tuple[str, ...] = ()
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind == "problem"
+
+    def training_texts(self) -> list[str]:
+        """The knowledge-base text the classifier learns from, besides the examples."""
+        texts = [self.title, self.summary]
+        if self.is_problem:
+            texts += [self.means, *self.causes]
+            for v in self.variants:
+                texts += [v.label, *v.causes]
+        return [_strip_markup(t) for t in texts if t]
+
+    def pick_variants(self, text: str) -> tuple[Variant, ...]:
+        """The variants a message points at; all of them when it points at none or several."""
+        hits = tuple(v for v in self.variants if v.match.search(text))
+        return hits if len(hits) == 1 else self.variants
+
+
+@dataclass
+class Catalog:
+    intents: dict[str, Intent] = field(default_factory=dict)
+
+    def __getitem__(self, intent_id: str) -> Intent:
+        return self.intents[intent_id]
+
+    def __contains__(self, intent_id: object) -> bool:
+        return intent_id in self.intents
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.intents)
+
+    @property
+    def problems(self) -> list[Intent]:
+        return [i for i in self.intents.values() if i.is_problem]
+
+    @property
+    def signatures(self) -> list[Signature]:
+        return [s for i in self.intents.values() for s in i.signatures]
+
+    def title(self, intent_id: str) -> str:
+        return self.intents[intent_id].title if intent_id in self.intents else intent_id
+
+
+_JINJA = re.compile(r"\{\{[^{}]{0,200}\}\}|\*\*")
+
+
+def _strip_markup(text: str) -> str:
+    return _JINJA.sub(" ", text)
+
+
+def _text(doc: dict, key: str, where: str, required: bool) -> str:
+    value = doc.get(key, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise CatalogError(f"{where}: '{key}' must be text")
+    value = " ".join(value.split())
+    if required and not value:
+        raise CatalogError(f"{where}: '{key}' is required")
+    return value
+
+
+def _texts(doc: dict, key: str, where: str, required: bool) -> tuple[str, ...]:
+    value = doc.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CatalogError(f"{where}: '{key}' must be a list of text")
+    if required and not value:
+        raise CatalogError(f"{where}: '{key}' needs at least one entry")
+    return tuple(" ".join(v.split()) for v in value)
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    if _UNBOUNDED.search(pattern):
+        raise CatalogError(f"{where}: pattern {pattern!r} has unbounded repetition; use {{1,N}}")
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise CatalogError(f"{where}: pattern {pattern!r} is not a valid regex ({exc})") from None
+    unknown = set(compiled.groupindex) - set(SLOT_NAMES)
+    if unknown:
+        raise CatalogError(f"{where}: unknown slot names {sorted(unknown)} in {pattern!r}")
+    return compiled
+
+
+def _load_intent(path: Path) -> Intent:
+    where = path.name
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{where}: not valid YAML ({exc})") from None
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{where}: expected a mapping")
+    intent_id = _text(doc, "id", where, True)
+    if intent_id != path.stem:
+        raise CatalogError(f"{where}: id {intent_id!r} does not match the file name")
+    kind = _text(doc, "kind", where, True)
+    if kind not in ("problem", "meta"):
+        raise CatalogError(f"{where}: kind must be problem or meta")
+    problem = kind == "problem"
+    variants = []
+    for n, v in enumerate(doc.get("variants") or []):
+        vw = f"{where} variant {n + 1}"
+        variants.append(Variant(
+            key=_text(v, "key", vw, True),
+            label=_text(v, "label", vw, True),
+            match=_compile(_text(v, "match", vw, True), vw),
+            causes=_texts(v, "causes", vw, True),
+            steps=_texts(v, "steps", vw, True),
+        ))
+    signatures = []
+    for n, s in enumerate(doc.get("signatures") or []):
+        if not isinstance(s, dict) or "pattern" not in s:
+            raise CatalogError(f"{where}: signature {n + 1} needs a 'pattern'")
+        signatures.append(Signature(intent_id, _compile(str(s["pattern"]), f"{where} signature {n + 1}")))
+    related = doc.get("related") or []
+    if not isinstance(related, list):
+        raise CatalogError(f"{where}: 'related' must be a list of intent ids")
+    return Intent(
+        id=intent_id,
+        kind=kind,
+        title=_text(doc, "title", where, True),
+        summary=_text(doc, "summary", where, True),
+        section=_text(doc, "section", where, problem),
+        means=_text(doc, "means", where, problem),
+        causes=_texts(doc, "causes", where, problem and not variants),
+        steps=_texts(doc, "steps", where, problem and not variants),
+        escalate=_text(doc, "escalate", where, problem),
+        answer=_text(doc, "answer", where, not problem),
+        signatures=tuple(signatures),
+        variants=tuple(variants),
+        related=tuple(str(r) for r in related),
+    )
+
+
+def load_catalog(intents_dir: Path) -> Catalog:
+    """Read every intents/*.yaml; raise CatalogError naming the first problem found."""
+    files = sorted(intents_dir.glob("*.yaml"))
+    if not files:
+        raise CatalogError(f"no intent files found in {intents_dir}")
+    catalog = Catalog({})
+    for path in files:
+        intent = _load_intent(path)
+        catalog.intents[intent.id] = intent
+    for intent in catalog.intents.values():
+        missing = [r for r in intent.related if r not in catalog.intents]
+        if missing:
+            raise CatalogError(f"{intent.id}.yaml: related ids not in the catalog: {missing}")
+    return catalog

@@ -1,0 +1,148 @@
+"""Diagnosis: exact signatures first, the calibrated model for everything else.
+
+`Engine.diagnose(text)` is total: any string in, exactly one Answer out, in time bounded
+by the (capped) input length.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+from .answers import Answer, AnswerKind, Finding, Scored
+from .catalog import META_INTENTS, OUT_OF_SCOPE, Catalog
+from .classifier import TrainedModel
+from .entities import extract
+from .scan import SignatureHit, candidate_segments, find_signatures
+from .text import normalise
+
+SIGNATURE_CONFIDENCE = 0.99
+MAX_FINDINGS = 5
+_HAS_WORD = re.compile(r"\w")
+
+
+class Engine:
+    def __init__(self, catalog: Catalog, model: TrainedModel) -> None:
+        self.catalog = catalog
+        self.model = model
+        self._classes = model.classes
+        unknown = set(self._classes) - set(catalog.ids) - {OUT_OF_SCOPE}
+        if unknown:
+            raise ValueError(f"model knows intents the catalog does not: {sorted(unknown)}")
+
+    def diagnose(self, text: str) -> Answer:
+        return self.diagnose_many([text])[0]
+
+    def diagnose_many(self, texts: Sequence[str]) -> list[Answer]:
+        """Batch form: one model call for all segments of all messages (the cheap path)."""
+        cleaned = [normalise(t) for t in texts]
+        segments = [candidate_segments(t) if _HAS_WORD.search(t) else [] for t in cleaned]
+        flat = [s for segs in segments for s in segs]
+        proba = self.model.predict_proba(flat) if flat else np.zeros((0, len(self._classes)))
+        answers, at = [], 0
+        for text, segs in zip(cleaned, segments):
+            answers.append(self._decide(text, proba[at: at + len(segs)]))
+            at += len(segs)
+        return answers
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def _decide(self, text: str, seg_proba: np.ndarray) -> Answer:
+        if not len(seg_proba):
+            return Answer(AnswerKind.EMPTY, OUT_OF_SCOPE, 1.0)
+        hits = find_signatures(self.catalog, text)
+        ranked = self._rank_segments(seg_proba)
+        if hits:
+            return self._from_signatures(text, hits, ranked)
+        return self._from_model(text, ranked)
+
+    def _rank_segments(self, seg_proba: np.ndarray) -> list[list[Scored]]:
+        """Per segment, intents by falling probability; the most confident segment first."""
+        per_segment = []
+        for row in seg_proba:
+            order = np.argsort(-row)
+            per_segment.append([Scored(self._classes[i], float(row[i])) for i in order])
+
+        def strength(scores: list[Scored]) -> float:
+            return max((s.confidence for s in scores if s.intent != OUT_OF_SCOPE), default=0.0)
+
+        return sorted(per_segment, key=strength, reverse=True)
+
+    def _finding(self, intent: str, confidence: float, text: str, source: str,
+                 slots: dict[str, str] | None = None, evidence: str = "") -> Finding:
+        context = evidence or text
+        item = self.catalog[intent]
+        chosen = item.pick_variants(context)
+        return Finding(
+            intent=intent,
+            confidence=confidence,
+            entities=extract(context, slots),
+            evidence=evidence,
+            source=source,
+            variants=tuple(v.key for v in chosen) if len(chosen) == 1 else (),
+        )
+
+    def _from_signatures(self, text: str, hits: list[SignatureHit], ranked: list[list[Scored]]) -> Answer:
+        findings: list[Finding] = []
+        for hit in hits:
+            if any(f.intent == hit.intent for f in findings):
+                continue
+            findings.append(self._finding(hit.intent, SIGNATURE_CONFIDENCE, text, "signature",
+                                          hit.slots, hit.evidence(text)))
+        findings += self._extra_segment_findings(text, ranked, {f.intent for f in findings})
+        findings = findings[:MAX_FINDINGS]
+        seen = {f.intent for f in findings}
+        alternatives = [Scored(f.intent, f.confidence) for f in findings[1:]]
+        alternatives += [s for s in ranked[0] if s.intent not in seen and s.intent != OUT_OF_SCOPE]
+        primary = findings[0]
+        return Answer(AnswerKind.DIAGNOSIS, primary.intent, primary.confidence,
+                      tuple(alternatives[:3]), primary.entities, tuple(findings))
+
+    def _extra_segment_findings(self, text: str, ranked: list[list[Scored]], known: set[str]) -> list[Finding]:
+        """Other confident problems in other lines of a long paste."""
+        extra = []
+        if len(ranked) < 2:
+            return extra
+        for scores in ranked:
+            top = scores[0]
+            if (top.intent in known or top.intent == OUT_OF_SCOPE or top.intent in META_INTENTS
+                    or top.confidence < max(self.model.threshold, 0.6)):
+                continue
+            known.add(top.intent)
+            extra.append(self._finding(top.intent, top.confidence, text, "model"))
+        return extra
+
+    def _from_model(self, text: str, ranked: list[list[Scored]]) -> Answer:
+        scores = ranked[0]
+        in_scope = [s for s in scores if s.intent != OUT_OF_SCOPE]
+        top = scores[0]
+        closest = tuple(s for s in in_scope if s.intent not in META_INTENTS)[:3]
+        if top.intent == OUT_OF_SCOPE or top.confidence < self.model.threshold:
+            doubt = max(1.0 - in_scope[0].confidence, next(s.confidence for s in scores if s.intent == OUT_OF_SCOPE))
+            return Answer(AnswerKind.OUT_OF_SCOPE, OUT_OF_SCOPE, doubt, closest)
+        if top.intent in META_INTENTS:
+            finding = Finding(top.intent, top.confidence)
+            return Answer(AnswerKind.META, top.intent, top.confidence, tuple(in_scope[1:4]), {}, (finding,))
+        close = [s for s in in_scope[1:3]
+                 if s.intent not in META_INTENTS and top.confidence - s.confidence < self.model.margin]
+        findings = [self._finding(top.intent, top.confidence, text, "model")]
+        if close:
+            findings += [self._finding(s.intent, s.confidence, text, "model") for s in close]
+            kind = AnswerKind.CHOICE
+        else:
+            findings += self._extra_segment_findings(text, ranked, {top.intent})
+            kind = AnswerKind.DIAGNOSIS
+        primary = findings[0]
+        return Answer(kind, primary.intent, primary.confidence, tuple(in_scope[1:4]),
+                      primary.entities, tuple(findings[:MAX_FINDINGS]))
+
+    def answer_for(self, intent: str, text: str = "") -> Answer:
+        """The answer for an intent the user chose themselves, with the specifics of `text`."""
+        if intent not in self.catalog:
+            raise KeyError(intent)
+        cleaned = normalise(text)
+        finding = self._finding(intent, 1.0, cleaned, "user")
+        kind = AnswerKind.DIAGNOSIS if self.catalog[intent].is_problem else AnswerKind.META
+        return Answer(kind, intent, 1.0, (), finding.entities, (finding,))

@@ -1,0 +1,55 @@
+"""Pulling the specifics (product, order, bill, account...) out of a message.
+
+Every pattern here is bounded ({m,n} quantifiers, no nested unbounded repetition), so a
+hostile paste costs time linear in its length. Values captured by an exact error
+signature win over these general patterns, which only fill the gaps.
+"""
+
+from __future__ import annotations
+
+import re
+
+_F = re.IGNORECASE
+
+# (slot, pattern with one group); the first hit for a slot is kept.
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("order", re.compile(r"\b((?:SO|SA|SAL|SALE|ORD|ORDER)-\d{2,10})\b", _F)),
+    ("invoice", re.compile(r"\b(INV-?\d{2,10})\b", _F)),
+    ("bill", re.compile(r"\b((?:BILL|PO)-\d{2,10})\b", _F)),
+    ("reference", re.compile(r"\b((?:JNL|JE|JRN|CN|CR|RET|PAY|PMT)-\d{2,10})\b", _F)),
+    ("invoice", re.compile(r"\binvoice\s{1,3}(?:no\.?|number|#)?\s{0,3}#?([A-Z0-9][A-Z0-9-]{1,20})\b", _F)),
+    ("bill", re.compile(r"\bbill\s{1,3}(?:no\.?|number|#)?\s{0,3}#?\"?([A-Z0-9][A-Z0-9-]{1,20}\d)\b", _F)),
+    ("product", re.compile(r"\b(?:product|item|sku)\s{1,3}(?:code\s{1,3})?[\"'`]?([A-Z0-9][A-Z0-9_./-]{1,40}[A-Z0-9])\b", _F)),
+    ("account_code", re.compile(r"\baccount\s{1,3}(?:code\s{1,3})?(?:no\.?\s{1,3}|number\s{1,3}|#\s{0,2})?\(?(\d{3,6}(?:-[A-Za-z][A-Za-z ]{0,30}[A-Za-z])?)\)?", _F)),
+    ("error_code", re.compile(r"\(\s{0,3}(-\d{3,6})\s{0,3}\)")),
+    ("error_code", re.compile(r"\b(?:error|code|status)\s{0,3}:?\s{0,3}(4\d\d|5\d\d|-\d{4,6})\b", _F)),
+    ("amount", re.compile(r"supplied value\s{0,3}:?\s{0,3}(-?[\d.,]{0,20}\d)", _F)),
+    ("amount", re.compile(r"(?<![\w.])(-?[$€£]\s?\d{1,3}(?:,\d{3}){0,5}(?:\.\d{1,2})?|-?\d{1,3}(?:,\d{3}){0,5}\.\d{2})(?![\d])")),
+    ("currency", re.compile(r"\b(USD|CAD|AUD|NZD|GBP|EUR|SGD|ZAR|JPY|CHF)\b")),
+    ("customer", re.compile(r"\bcustomer\s{1,3}(?:named\s{1,3}|called\s{1,3})?[\"']([^\"'\n]{2,60})[\"']", _F)),
+    ("supplier", re.compile(r"\b(?:supplier|vendor)\s{1,3}(?:named\s{1,3}|called\s{1,3})?[\"']([^\"'\n]{2,60})[\"']", _F)),
+    ("customer", re.compile(r"\bcustomer\s{1,3}(?:named\s{1,3}|called\s{1,3})?((?:[A-Z][\w'.-]{0,25}\s){0,4}(?:Co|Ltd|LLC|Inc|Pty|Cafe|Café|Store|Shop|[A-Z][\w'.-]{1,25}))\b")),
+    ("supplier", re.compile(r"\b(?:supplier|vendor)\s{1,3}(?:named\s{1,3}|called\s{1,3})?((?:[A-Z][\w'.-]{0,25}\s){0,4}(?:Co|Ltd|LLC|Inc|Pty|[A-Z][\w'.-]{1,25}))\b")),
+)
+
+# Past this many characters the general patterns are not run (signatures already were).
+_SCAN_LIMIT = 20_000
+_MAX_VALUE = 120
+
+
+def _clean(value: str) -> str:
+    value = " ".join(value.split()).strip(" .,:;\"'`")
+    return value[:_MAX_VALUE]
+
+
+def extract(text: str, found: dict[str, str] | None = None) -> dict[str, str]:
+    """Entities in `text`; `found` (from an exact signature match) takes precedence."""
+    entities: dict[str, str] = {k: _clean(v) for k, v in (found or {}).items() if v and _clean(v)}
+    sample = text[:_SCAN_LIMIT]
+    for slot, pattern in _PATTERNS:
+        if slot in entities:
+            continue
+        m = pattern.search(sample)
+        if m and _clean(m.group(1)):
+            entities[slot] = _clean(m.group(1))
+    return entities

@@ -1,0 +1,260 @@
+"""Turning an Answer into words for a channel: Slack Block Kit, Teams Adaptive Card, plain text.
+
+The words live in responses/ (layout templates per channel) and intents/ (each intent's
+title, causes and steps, written once). Knowledge-base text is itself a small jinja
+template whose slots (`{{ product|em("the product") }}`) are filled with what the user's
+message said. Anything that came from a user is escaped for the channel it goes to, by that
+channel's own escape function, before any template sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
+from markupsafe import Markup
+
+from .answers import Answer, Finding
+from .catalog import OUT_OF_SCOPE, Catalog
+from .text import one_line
+
+# Slack's documented limits for a message posted with chat.postMessage.
+SLACK_MAX_BLOCKS = 50
+SLACK_SECTION_CHARS = 3000
+SLACK_HEADER_CHARS = 150
+SLACK_BUTTON_CHARS = 75
+SLACK_FALLBACK_CHARS = 3000
+# Teams refuses activities over about 28 KB; stay well inside it.
+TEAMS_TEXT_CHARS = 4000
+EVIDENCE_CHARS = 200
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters; this is what stops `<!channel>` from pinging."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_TEAMS_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+_TEAMS_LINE_START = re.compile(r"(?m)^(\s{0,3})([-=]|\d{1,9}[.)])")
+
+
+def teams_escape(text: str) -> str:
+    """Backslash-escape the CommonMark subset Adaptive Cards render, so user text stays literal."""
+    text = _TEAMS_SPECIAL.sub(r"\\\1", text)
+    return _TEAMS_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def text_escape(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    escape: Callable[[str], str]
+    bold: Callable[[str], str]
+
+
+CHANNELS = {
+    "slack": Channel("slack", slack_escape, lambda s: f"*{s}*" if s else s),
+    "teams": Channel("teams", teams_escape, lambda s: f"**{s}**" if s else s),
+    "text": Channel("text", text_escape, lambda s: s),
+}
+
+_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
+
+
+class _Safe(str):
+    """Already escaped for the channel; finalize lets it through untouched."""
+
+
+def _kb_environment(channel: Channel) -> Environment:
+    def finalize(value: Any) -> str:
+        if isinstance(value, _Safe):
+            return value
+        if value is None or isinstance(value, Undefined):
+            return ""
+        return channel.escape(str(value))
+
+    def em(value: Any, fallback: str = "") -> str:
+        if value is None or isinstance(value, Undefined) or not str(value).strip():
+            return _Safe(channel.escape(fallback))
+        return _Safe(channel.bold(channel.escape(str(value))))
+
+    def bold(value: str) -> str:
+        return _Safe(channel.bold(channel.escape(value)))
+
+    env = Environment(finalize=finalize, autoescape=False)
+    env.filters["em"] = em
+    env.filters["b"] = bold
+    return env
+
+
+def _block_helpers() -> dict[str, Callable[..., dict]]:
+    """Data constructors for the Slack layout template; the words stay in the template."""
+    def mrkdwn(text: str) -> dict:
+        return {"type": "mrkdwn", "text": text}
+
+    def plain(text: str) -> dict:
+        return {"type": "plain_text", "text": text, "emoji": True}
+
+    return {
+        "header": lambda text: {"type": "header", "text": plain(text)},
+        "section": lambda text, accessory=None: (
+            {"type": "section", "text": mrkdwn(text), **({"accessory": accessory} if accessory else {})}),
+        "context": lambda *texts: {"type": "context", "elements": [mrkdwn(t) for t in texts if t]},
+        "divider": lambda: {"type": "divider"},
+        "actions": lambda block_id, *elements: {"type": "actions", "block_id": block_id, "elements": list(elements)},
+        "button": lambda text, action_id, value, style=None: {
+            "type": "button", "text": plain(text), "action_id": action_id, "value": value,
+            **({"style": style} if style else {})},
+    }
+
+
+class Renderer:
+    """Renders answers for each channel from responses/ and the catalog."""
+
+    def __init__(self, catalog: Catalog, responses_dir: Path) -> None:
+        self.catalog = catalog
+        self._layout = Environment(
+            loader=FileSystemLoader(str(responses_dir)),
+            extensions=["jinja2.ext.do"],
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._layout.globals.update(_block_helpers())
+        self._layout.filters["tojson"] = lambda v: Markup(json.dumps(v, ensure_ascii=False))
+        self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
+        self._kb_cache: dict[tuple[str, str], Any] = {}
+
+    # -- knowledge-base text -------------------------------------------------------------
+
+    def kb_text(self, channel: str, source: str, entities: dict[str, str]) -> str:
+        key = (channel, source)
+        template = self._kb_cache.get(key)
+        if template is None:
+            prepared = _BOLD.sub(r"{% filter b %}\1{% endfilter %}", source)
+            template = self._kb_cache[key] = self._kb_envs[channel].from_string(prepared)
+        return template.render(**entities)
+
+    def finding_view(self, channel: str, finding: Finding) -> dict[str, Any]:
+        ch = CHANNELS[channel]
+        intent = self.catalog[finding.intent]
+        values = finding.entities
+
+        def r(source: str) -> str:
+            return self.kb_text(channel, source, values)
+
+        chosen = [v for v in intent.variants if not finding.variants or v.key in finding.variants]
+        return {
+            "id": intent.id,
+            "kind": intent.kind,
+            "title": intent.title,
+            "summary": r(intent.summary),
+            "section": intent.section,
+            "means": r(intent.means),
+            "causes": [r(c) for c in intent.causes],
+            "steps": [r(s) for s in intent.steps],
+            "variants": [{"label": v.label, "causes": [r(c) for c in v.causes], "steps": [r(s) for s in v.steps]}
+                         for v in chosen],
+            "escalate": r(intent.escalate),
+            "answer": r(intent.answer),
+            "evidence": ch.escape(one_line(finding.evidence, EVIDENCE_CHARS)) if finding.evidence else "",
+            "confidence_pct": round(finding.confidence * 100),
+            "source": finding.source,
+            "entities": {k: ch.escape(v) for k, v in values.items()},
+        }
+
+    def topic_view(self, intent_id: str, confidence: float) -> dict[str, Any]:
+        intent = self.catalog[intent_id]
+        return {"id": intent_id, "title": intent.title, "summary": self.kb_text("text", intent.summary, {}),
+                "confidence_pct": round(confidence * 100)}
+
+    def context(self, channel: str, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
+        topics = [self.topic_view(a.intent, a.confidence) for a in answer.alternatives
+                  if a.intent in self.catalog and a.intent != OUT_OF_SCOPE]
+        return {
+            "kind": str(answer.kind),
+            "intent": answer.intent,
+            "confidence_pct": round(answer.confidence * 100),
+            "findings": [self.finding_view(channel, f) for f in answer.findings],
+            "topics": topics,
+            "case_id": case_id or "",
+            "value": json.dumps({"case_id": case_id or "", "intent": answer.intent}),
+            "menu": [{"id": i.id, "title": i.title} for i in self.catalog.problems],
+        }
+
+    # -- channels -----------------------------------------------------------------------
+
+    def slack(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
+        """{"text": notification fallback, "blocks": [...]} within Slack's limits."""
+        payload = json.loads(self._layout.get_template("slack/answer.json.j2").render(
+            self.context("slack", answer, case_id)))
+        return fit_slack(payload)
+
+    def teams(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
+        """An Adaptive Card (the attachment content)."""
+        card = json.loads(self._layout.get_template("teams/answer.json.j2").render(
+            self.context("teams", answer, case_id)))
+        return fit_teams(card)
+
+    def text(self, answer: Answer, case_id: str | None = None) -> str:
+        return self._layout.get_template("text/answer.txt.j2").render(
+            self.context("text", answer, case_id)).strip() + "\n"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def fit_slack(payload: dict[str, Any]) -> dict[str, Any]:
+    """Enforce Block Kit limits: block count, section/header/button lengths, fallback text."""
+    blocks = payload.get("blocks", [])
+    for block in blocks:
+        if block["type"] == "section":
+            block["text"]["text"] = _cut(block["text"]["text"], SLACK_SECTION_CHARS)
+        elif block["type"] == "header":
+            block["text"]["text"] = _cut(block["text"]["text"], SLACK_HEADER_CHARS)
+        elif block["type"] == "context":
+            for el in block["elements"]:
+                el["text"] = _cut(el["text"], SLACK_SECTION_CHARS)
+        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
+            if el.get("type") == "button":
+                el["text"]["text"] = _cut(el["text"]["text"], SLACK_BUTTON_CHARS)
+    if len(blocks) > SLACK_MAX_BLOCKS:
+        # Keep the buttons: they are how the user tells us whether the fix worked.
+        tail = [b for b in blocks[-2:] if b["type"] == "actions"]
+        blocks = blocks[: SLACK_MAX_BLOCKS - len(tail)] + tail
+    payload["blocks"] = blocks
+    payload["text"] = _cut(payload.get("text", ""), SLACK_FALLBACK_CHARS)
+    return payload
+
+
+def fit_teams(card: dict[str, Any]) -> dict[str, Any]:
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if item.get("type") == "TextBlock":
+                item["text"] = _cut(item["text"], TEAMS_TEXT_CHARS)
+            walk(item.get("items", []))
+
+    walk(card.get("body", []))
+    return card
+
+
+class Phrases:
+    """Fixed phrases from responses/phrases.yaml, rendered and escaped for a channel."""
+
+    def __init__(self, responses_dir: Path) -> None:
+        import yaml
+
+        self._source: dict[str, str] = yaml.safe_load((responses_dir / "phrases.yaml").read_text(encoding="utf-8"))
+        self._envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
+
+    def __call__(self, key: str, channel: str = "text", **values: Any) -> str:
+        return self._envs[channel].from_string(" ".join(self._source[key].split())).render(**values)
