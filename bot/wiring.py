@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 from .core.assistant import Assistant
 from .core.catalog import Catalog, load_catalog
-from .core.classifier import Progress
+
 from .core.engine import Engine
-from .core.model_store import load_model
+from .core.model_store import Progress, load_model
 from .core.rendering import Renderer
 from .settings import Settings
-
 
 @dataclass
 class Core:
@@ -20,7 +19,6 @@ class Core:
     renderer: Renderer
     assistant: Assistant
     model_meta: dict
-
 
 def build_core(settings: Settings, progress: Progress = lambda _m: None) -> Core:
     catalog = load_catalog(settings.intents_dir)

@@ -8,8 +8,6 @@ held-out set is never read here.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,56 +18,24 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from .catalog import OUT_OF_SCOPE
-
-_DIGITS = re.compile(r"\d{1,50}")
-_SPACE = re.compile(r"\s{1,10000}")
-
-# Hyper-parameters are part of the model's identity: changing them makes a stored model stale.
-PARAMS = {
-    "word_ngrams": (1, 2),
-    "char_ngrams": (2, 5),
-    "C": 0.5,
-    "calibration_folds": 3,
-    "cv_folds": 5,
-    "margin": 0.12,
-    "threshold_grid": [round(x, 2) for x in np.arange(0.15, 0.71, 0.05)],
-}
+from .model import PARAMS, Block, CompiledModel, TrainedModel, model_text
 
 Progress = Callable[[str], None]
-
-
-def model_text(text: str) -> str:
-    """What the vectorisers see: lower case, numbers folded, so SO-00412 looks like SO-00999."""
-    return _SPACE.sub(" ", _DIGITS.sub("0", text.lower())).strip()
 
 
 def build_pipeline() -> Pipeline:
     features = FeatureUnion([
         ("words", TfidfVectorizer(preprocessor=model_text, ngram_range=PARAMS["word_ngrams"],
-                                  sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w[\w'/-]{0,40}\b")),
+                                  sublinear_tf=True, token_pattern=PARAMS["word_token_pattern"])),
         ("chars", TfidfVectorizer(preprocessor=model_text, analyzer="char_wb",
-                                  ngram_range=PARAMS["char_ngrams"], sublinear_tf=True, min_df=2)),
+                                  ngram_range=PARAMS["char_ngrams"], sublinear_tf=True,
+                                  min_df=PARAMS["char_min_df"])),
     ])
     model = CalibratedClassifierCV(
         LinearSVC(C=PARAMS["C"], class_weight="balanced"),
         method="sigmoid", cv=PARAMS["calibration_folds"],
     )
     return Pipeline([("features", features), ("model", model)])
-
-
-@dataclass
-class TrainedModel:
-    pipeline: Pipeline
-    threshold: float
-    margin: float
-    cv_accuracy: float
-
-    @property
-    def classes(self) -> list[str]:
-        return [str(c) for c in self.pipeline.classes_]
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.pipeline.predict_proba(list(texts))
 
 
 def _accuracy_at(threshold: float, proba: np.ndarray, classes: np.ndarray, y: np.ndarray) -> float:
@@ -105,7 +71,49 @@ def train(texts: Sequence[str], labels: Sequence[str], kb_texts: Sequence[str], 
     progress(f"threshold {threshold:.2f} (cross-validated accuracy {scores[threshold]:.3f})")
     progress("fitting the final model on all examples")
     final = build_pipeline().fit(list(X) + kb_X, list(y) + kb_y)
-    return TrainedModel(final, threshold=threshold, margin=PARAMS["margin"], cv_accuracy=scores[threshold])
+    progress("compiling the model for serving and checking it against the pipeline")
+    scorer = compile_pipeline(final, list(X) + kb_X)
+    return TrainedModel(scorer, threshold=threshold, margin=PARAMS["margin"], cv_accuracy=scores[threshold])
 
 
-__all__ = ["PARAMS", "TrainedModel", "build_pipeline", "model_text", "train"]
+class CompileError(RuntimeError):
+    """The compiled model does not reproduce the pipeline; never saved."""
+
+
+def compile_pipeline(pipe: Pipeline, check_texts: Sequence[str], tolerance: float = 1e-9) -> CompiledModel:
+    """Export the fitted Pipeline's arrays, and prove the export scores exactly as it does."""
+    words, chars = (t for _, t in pipe.named_steps["features"].transformer_list)
+    calibrated = pipe.named_steps["model"]
+    classes = [str(c) for c in calibrated.classes_]
+    n_words = len(words.vocabulary_)
+    n_features = n_words + len(chars.vocabulary_)
+    models = calibrated.calibrated_classifiers_
+    coef = np.zeros((len(models), n_features, len(classes)))
+    intercept = np.zeros((len(models), len(classes)))
+    # A class a fold never saw keeps probability 0 there: a huge b makes its sigmoid 0.
+    sig_a = np.zeros((len(models), len(classes)))
+    sig_b = np.full((len(models), len(classes)), 1e9)
+    for m, cc in enumerate(models):
+        columns = [classes.index(str(c)) for c in cc.estimator.classes_]
+        for k, (col, calibrator) in enumerate(zip(columns, cc.calibrators)):
+            coef[m, :, col] = cc.estimator.coef_[k]
+            intercept[m, col] = cc.estimator.intercept_[k]
+            sig_a[m, col] = calibrator.a_
+            sig_b[m, col] = calibrator.b_
+    compiled = CompiledModel(
+        classes=classes,
+        words=Block({str(k): int(v) for k, v in words.vocabulary_.items()}, np.asarray(words.idf_), 0),
+        chars=Block({str(k): int(v) for k, v in chars.vocabulary_.items()}, np.asarray(chars.idf_), n_words),
+        word_pattern=PARAMS["word_token_pattern"],
+        word_range=tuple(PARAMS["word_ngrams"]),
+        char_range=tuple(PARAMS["char_ngrams"]),
+        coef=np.ascontiguousarray(coef.transpose(1, 0, 2).reshape(n_features, -1)), intercept=intercept, sigmoid_a=sig_a, sigmoid_b=sig_b,
+    )
+    expected = pipe.predict_proba(list(check_texts))
+    got = compiled.predict_proba(list(check_texts))
+    worst = float(np.abs(expected - got).max()) if len(check_texts) else 0.0
+    if worst > tolerance:
+        raise CompileError(f"compiled model differs from the pipeline by {worst:.2e}")
+    return compiled
+
+

@@ -13,7 +13,7 @@ import numpy as np
 
 from .answers import Answer, AnswerKind, Finding, Scored
 from .catalog import META_INTENTS, OUT_OF_SCOPE, Catalog
-from .classifier import TrainedModel
+from .model import TrainedModel
 from .entities import extract
 from .scan import SignatureHit, candidate_segments, find_signatures
 from .text import normalise

@@ -15,10 +15,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .catalog import Catalog
-from .classifier import PARAMS, Progress, TrainedModel, train
+from .model import PARAMS, TrainedModel
 from .training_data import load_training_examples, training_files
+
+Progress = Callable[[str], None]
 
 MODEL_FORMAT = 1
 
@@ -28,18 +31,27 @@ class StaleModelError(RuntimeError):
 
 
 def library_versions() -> dict[str, str]:
-    import joblib
-    import numpy
-    import scipy
-    import sklearn
+    """Versions of what built the model, read from package metadata so that checking them
+    does not import scikit-learn (serving never needs it)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "joblib": joblib.__version__,
-    }
+    found = {"python": platform.python_version()}
+    for package in ("scikit-learn", "numpy", "scipy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "missing"
+    return found
+
+
+def _read_model(path: Path) -> TrainedModel:
+    import pickle
+
+    with path.open("rb") as fh:
+        model = pickle.load(fh)
+    if not isinstance(model, TrainedModel):
+        raise StaleModelError(f"{path} does not hold a SyncMedic model")
+    return model
 
 
 def inputs_fingerprint(intents_dir: Path, training_dir: Path) -> str:
@@ -57,7 +69,7 @@ class ModelPaths:
 
     @property
     def model(self) -> Path:
-        return self.folder / "model.joblib"
+        return self.folder / "model.pickle"
 
     @property
     def meta(self) -> Path:
@@ -74,9 +86,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def build_and_save(catalog: Catalog, intents_dir: Path, training_dir: Path, folder: Path,
                    progress: Progress = lambda _m: None) -> tuple[TrainedModel, dict]:
-    import io
+    import pickle
 
-    import joblib
+    from .classifier import train
 
     examples = load_training_examples(training_dir, catalog)
     kb_texts, kb_labels = [], []
@@ -100,10 +112,8 @@ def build_and_save(catalog: Catalog, intents_dir: Path, training_dir: Path, fold
         "train_seconds": round(time.perf_counter() - started, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    buf = io.BytesIO()
-    joblib.dump(model, buf)
     paths = ModelPaths(folder)
-    _atomic_write(paths.model, buf.getvalue())
+    _atomic_write(paths.model, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     _atomic_write(paths.meta, json.dumps(meta, indent=2, default=str).encode())
     return model, meta
 
@@ -133,9 +143,7 @@ def load_model(catalog: Catalog, intents_dir: Path, training_dir: Path, folder: 
         else:
             reason = stale_reason(meta, intents_dir, training_dir) or ""
         if not reason:
-            import joblib
-
-            return joblib.load(paths.model), meta
+            return _read_model(paths.model), meta
     if not rebuild:
         raise StaleModelError(f"The model in {folder} cannot be used: {reason}. Run `python -m bot train`.")
     progress(f"rebuilding the model: {reason}")
