@@ -1,0 +1,11 @@
+"""Benchmarks for SyncMedic's diagnosis engine: `make bench` (or `python -m benchmarks [--json]`).
+
+Each figure is printed beside its target from the issue; the run exits non-zero when any
+target is missed. Modules:
+
+  report.py    Figure (one measured number, its target and verdict) and the table / JSON output
+  inputs.py    deterministic test inputs: realistic batches, long pastes, hostile junk
+  accuracy.py  held-out accuracy through bot.core.evaluation.score
+  speed.py     in-process cost: batch ms/message, single-message latency, bad-input time
+  process.py   `python -m bot classify` in a child process: cold start and peak memory
+"""
