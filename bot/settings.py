@@ -27,6 +27,19 @@ def parse_duration(name: str, value: str) -> timedelta:
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < minimum:
+        raise SettingsError(f"{name}={text!r}: use a whole number of at least {minimum}")
+    return int(text)
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path = PROJECT_ROOT
@@ -41,7 +54,38 @@ class Settings:
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_base_url: str = "https://slack.com/api/"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_file_max_bytes: int = 1_000_000
+    escalation_channel: str | None = None
+    escalation_usergroup: str | None = None
+    escalate_after: int = 2
+    admin_users: frozenset[str] = frozenset()
+    retention: timedelta = timedelta(days=30)
+    event_retry_after: timedelta = timedelta(seconds=60)
+    log_level: str = "INFO"
+
+    @property
+    def slack_oauth(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def slack_mode(self) -> str | None:
+        """"socket", "http" or None (no Slack credentials at all)."""
+        if self.slack_app_token and (self.slack_bot_token or self.slack_oauth):
+            return "socket"
+        if self.slack_bot_token or self.slack_oauth or self.slack_signing_secret:
+            return "http"
+        return None
+
+    def check_slack(self) -> None:
+        """Refuse a Slack set-up that cannot be served safely."""
+        if self.slack_mode == "http" and not self.slack_signing_secret:
+            raise SettingsError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack "
+                                "(or set SLACK_APP_TOKEN for Socket Mode)")
+        if self.slack_mode == "http" and not (self.slack_bot_token or self.slack_oauth):
+            raise SettingsError("SLACK_SIGNING_SECRET is set but there is no SLACK_BOT_TOKEN "
+                                "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for multi-workspace installs)")
 
     @property
     def intents_dir(self) -> Path:
@@ -80,5 +124,15 @@ class Settings:
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
-            slack_api_base_url=env.get("SLACK_API_BASE_URL") or "https://slack.com/api/",
+            slack_api_base_url=_with_slash(env.get("SLACK_API_BASE_URL") or "https://slack.com/api/"),
+            slack_client_id=env.get("SLACK_CLIENT_ID") or None,
+            slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
+            slack_file_max_bytes=_int(env, "SLACK_FILE_MAX_BYTES", 1_000_000, 1),
+            escalation_channel=env.get("ESCALATION_CHANNEL") or None,
+            escalation_usergroup=env.get("ESCALATION_USERGROUP") or None,
+            escalate_after=_int(env, "ESCALATE_AFTER", 2, 1),
+            admin_users=frozenset(u.strip() for u in env.get("ADMIN_USERS", "").split(",") if u.strip()),
+            retention=parse_duration("RETENTION", env.get("RETENTION", "30d")),
+            event_retry_after=parse_duration("EVENT_RETRY_AFTER", env.get("EVENT_RETRY_AFTER", "60s")),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )

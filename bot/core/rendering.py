@@ -68,13 +68,13 @@ CHANNELS = {
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
 
 
-class _Safe(str):
+class Safe(str):
     """Already escaped for the channel; finalize lets it through untouched."""
 
 
 def _kb_environment(channel: Channel) -> Environment:
     def finalize(value: Any) -> str:
-        if isinstance(value, _Safe):
+        if isinstance(value, Safe):
             return value
         if value is None or isinstance(value, Undefined):
             return ""
@@ -82,11 +82,11 @@ def _kb_environment(channel: Channel) -> Environment:
 
     def em(value: Any, fallback: str = "") -> str:
         if value is None or isinstance(value, Undefined) or not str(value).strip():
-            return _Safe(channel.escape(fallback))
-        return _Safe(channel.bold(channel.escape(str(value))))
+            return Safe(channel.escape(fallback))
+        return Safe(channel.bold(channel.escape(str(value))))
 
     def bold(value: str) -> str:
-        return _Safe(channel.bold(channel.escape(value)))
+        return Safe(channel.bold(channel.escape(value)))
 
     env = Environment(finalize=finalize, autoescape=False)
     env.filters["em"] = em
@@ -129,6 +129,8 @@ class Renderer:
             lstrip_blocks=True,
         )
         self._layout.globals.update(_block_helpers())
+        self._layout.globals["action_value"] = lambda case_id, intent: json.dumps(
+            {"case_id": case_id or "", "intent": intent})
         self._layout.filters["tojson"] = lambda v: Markup(json.dumps(v, ensure_ascii=False))
         self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
         self._kb_cache: dict[tuple[str, str], Any] = {}

@@ -1,0 +1,81 @@
+"""The help desk: answers wrapped in cases, and what users' button clicks do to them.
+
+Platform-free. Slack, Teams and the sandbox translate their payloads into these calls and
+the results back into their own messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .answers import Answer, AnswerKind
+from .assistant import Assistant, Message
+from .store import ESCALATED, Case, Change, Store
+
+# Answers worth tracking until someone says the sync works again.
+TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a message came from and where the answer goes."""
+
+    platform: str
+    workspace: str
+    channel: str
+    thread: str      # the thread to answer in ("" = not threaded)
+    message: str     # the user's message id / ts
+    user: str
+
+
+@dataclass(frozen=True)
+class Diagnosed:
+    answer: Answer
+    case: Case | None
+
+
+@dataclass(frozen=True)
+class Failing:
+    change: Change
+    escalate_now: bool
+
+
+class Desk:
+    def __init__(self, assistant: Assistant, store: Store, escalate_after: int = 2) -> None:
+        self.assistant = assistant
+        self.store = store
+        self.escalate_after = escalate_after
+
+    @property
+    def catalog(self):
+        return self.assistant.engine.catalog
+
+    def diagnose(self, text: str, where: Where) -> Diagnosed:
+        answer = self.assistant.handle(Message(text, where.platform, where.user, where.channel, where.thread)).answer
+        case = None
+        if answer.kind in TRACKED:
+            case = self.store.open_case(
+                platform=where.platform, workspace=where.workspace, channel=where.channel, thread=where.thread,
+                message=where.message, user=where.user, intent=answer.intent, confidence=answer.confidence,
+                entities=answer.entities, question=text)
+        return Diagnosed(answer, case)
+
+    def fixed(self, case_id: str, user: str, source: str) -> Change:
+        return self.store.resolve(case_id, user, source)
+
+    def still_failing(self, case_id: str, user: str, source: str) -> Failing:
+        change = self.store.still_failing(case_id, user, source, self.escalate_after)
+        escalate_now = bool(change.changed and change.case and change.case.status == ESCALATED
+                            and change.case.failing_count == self.escalate_after)
+        return Failing(change, escalate_now)
+
+    def escalate(self, case_id: str, user: str, source: str) -> Change:
+        return self.store.escalate(case_id, user, source)
+
+    def choose(self, case_id: str | None, intent: str, user: str, source: str, text: str = "") -> tuple[Change | None, Answer]:
+        """The user picked the intent; re-answer with it and remember the correction."""
+        if intent not in self.catalog:
+            raise KeyError(intent)
+        change = self.store.reclassify(case_id, intent, user, source) if case_id else None
+        question = text or (change.case.question if change and change.case and change.case.question else "")
+        return change, self.assistant.engine.answer_for(intent, question)

@@ -1,0 +1,358 @@
+"""Cases, received events and feedback in a SQL database (SQLite by default, PostgreSQL in
+production), through SQLAlchemy. Schema changes go through Alembic (bot/migrations).
+
+The store is synchronous; async edges call it through `asyncio.to_thread`. Guarantees that
+must hold across processes are database constraints, not in-memory checks:
+- an incoming message is recorded once per (platform, workspace, channel, ts): a retry or
+  the same message delivered as two event types hits the unique constraint;
+- feedback is recorded once per (case, action, source message): a double click on the same
+  button changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint,
+                        create_engine, event, select, update)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+OPEN, RESOLVED, ESCALATED = "open", "resolved", "escalated"
+QUESTION_CHARS = 4000
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _UTC(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones: stored as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    thread: Mapped[str] = mapped_column(String(64), default="")       # thread the bot replies in ("" = none)
+    message: Mapped[str] = mapped_column(String(64), default="")      # the user's message id/ts
+    user: Mapped[str] = mapped_column(String(64), default="")
+    intent: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    entities: Mapped[dict] = mapped_column(JSON, default=dict)
+    question: Mapped[str | None] = mapped_column(Text, nullable=True)  # kept for corrections; purged by retention
+    status: Mapped[str] = mapped_column(String(16), default=OPEN, index=True)
+    failing_count: Mapped[int] = mapped_column(Integer, default=0)
+    reply_ref: Mapped[str] = mapped_column(String(64), default="")    # the bot's reply message id/ts
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel", "message", name="uq_event_message"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    message: Mapped[str] = mapped_column(String(64), default="")
+    event_id: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # what is needed to redo the work; cleared when done
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("case_id", "action", "source", name="uq_feedback_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(64), default="")  # the message the button was on
+    user: Mapped[str] = mapped_column(String(64), default="")
+    intent_before: Mapped[str] = mapped_column(String(64), default="")
+    intent_after: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class CorrectionRow(Base):
+    """A user's "Not this" choice: a labelled example for the next `python -m bot train`."""
+
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), default="")
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    platform: str
+    workspace: str
+    channel: str
+    thread: str
+    message: str
+    user: str
+    intent: str
+    confidence: float
+    entities: dict[str, str]
+    status: str
+    failing_count: int
+    reply_ref: str
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    question: str | None = None
+
+    @classmethod
+    def of(cls, row: CaseRow) -> "Case":
+        return cls(row.id, row.platform, row.workspace, row.channel, row.thread, row.message, row.user,
+                   row.intent, row.confidence, dict(row.entities or {}), row.status, row.failing_count,
+                   row.reply_ref, row.created_at, row.updated_at, row.resolved_at, row.question)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a feedback action did: `changed` is False for a repeat click."""
+
+    case: Case | None
+    changed: bool
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record):  # WAL: readers never block the writer
+            conn.isolation_level = None  # we issue BEGIN ourselves (below)
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn):
+            # Take the write lock up front: two processes that both read then write would
+            # otherwise deadlock on the lock upgrade and one would fail with "locked".
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Store:
+    def __init__(self, engine: Engine, clock=utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, clock=utcnow, migrate: bool = True) -> "Store":
+        store = cls(make_engine(url), clock)
+        if migrate:
+            from ..migrations import upgrade
+
+            upgrade(store.engine)
+        return store
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    # -- events ------------------------------------------------------------------------
+
+    def record_event(self, platform: str, workspace: str, channel: str, message: str, *,
+                     event_id: str = "", kind: str = "", payload: dict | None = None) -> int | None:
+        """Record an incoming message; None if the same message was already recorded."""
+        try:
+            with self.session() as s:
+                row = EventRow(platform=platform, workspace=workspace, channel=channel, message=message,
+                               event_id=event_id, kind=kind, payload=payload, received_at=self.clock())
+                s.add(row)
+                s.flush()
+                return row.id
+        except IntegrityError:
+            return None
+
+    def finish_event(self, event_id: int, status: str = "done") -> None:
+        with self.session() as s:
+            s.execute(update(EventRow).where(EventRow.id == event_id)
+                      .values(status=status, done_at=self.clock(), payload=None if status == "done" else EventRow.payload))
+
+    def claim_unfinished_events(self, older_than: timedelta, max_attempts: int = 5, limit: int = 50) -> list[tuple[int, dict]]:
+        """Events recorded but never finished (the process died after acknowledging them).
+
+        Each call bumps `attempts`, so an event that crashes the handler every time is given
+        up after `max_attempts` instead of being retried for ever.
+        """
+        cutoff = self.clock() - older_than
+        with self.session() as s:
+            rows = s.execute(
+                select(EventRow).where(EventRow.status == "received", EventRow.received_at <= cutoff,
+                                       EventRow.attempts < max_attempts)
+                .order_by(EventRow.id).limit(limit).with_for_update(skip_locked=True)).scalars().all()
+            for row in rows:
+                row.attempts += 1
+                row.received_at = self.clock()  # not again until `older_than` has passed
+            return [(row.id, dict(row.payload or {})) for row in rows]
+
+    # -- cases -------------------------------------------------------------------------
+
+    def open_case(self, *, platform: str, workspace: str, channel: str, thread: str, message: str, user: str,
+                  intent: str, confidence: float, entities: dict[str, str], question: str) -> Case:
+        now = self.clock()
+        row = CaseRow(id=str(uuid.uuid4()), platform=platform, workspace=workspace, channel=channel, thread=thread,
+                      message=message, user=user, intent=intent, confidence=confidence, entities=entities,
+                      question=question[:QUESTION_CHARS], status=OPEN, created_at=now, updated_at=now)
+        with self.session() as s:
+            s.add(row)
+        return Case.of(row)
+
+    def get_case(self, case_id: str) -> Case | None:
+        with self.session() as s:
+            row = s.get(CaseRow, case_id)
+            return Case.of(row) if row else None
+
+    def set_reply_ref(self, case_id: str, reply_ref: str) -> None:
+        with self.session() as s:
+            s.execute(update(CaseRow).where(CaseRow.id == case_id).values(reply_ref=reply_ref))
+
+    def case_in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> Case | None:
+        """The newest case the bot is helping with in this thread, if any."""
+        if not thread:
+            return None
+        with self.session() as s:
+            row = s.execute(select(CaseRow).where(CaseRow.platform == platform, CaseRow.workspace == workspace,
+                                                  CaseRow.channel == channel, CaseRow.thread == thread)
+                            .order_by(CaseRow.created_at.desc()).limit(1)).scalars().first()
+            return Case.of(row) if row else None
+
+    def open_cases_for(self, platform: str, workspace: str, user: str, limit: int = 20) -> list[Case]:
+        with self.session() as s:
+            rows = s.execute(select(CaseRow).where(CaseRow.platform == platform, CaseRow.workspace == workspace,
+                                                   CaseRow.user == user, CaseRow.status != RESOLVED)
+                             .order_by(CaseRow.created_at.desc()).limit(limit)).scalars().all()
+            return [Case.of(r) for r in rows]
+
+    def _feedback(self, case_id: str, action: str, source: str, user: str, apply) -> Change:
+        """Record feedback once per (case, action, source) and apply its state change once."""
+        try:
+            with self.session() as s:
+                row = s.get(CaseRow, case_id, with_for_update=True)
+                if row is None:
+                    return Change(None, False)
+                before = row.intent
+                changed = apply(row)
+                if not changed:
+                    return Change(Case.of(row), False)
+                row.updated_at = self.clock()
+                s.add(FeedbackRow(case_id=case_id, action=action, source=source, user=user,
+                                  intent_before=before, intent_after=row.intent, created_at=self.clock()))
+                s.flush()
+                return Change(Case.of(row), True)
+        except IntegrityError:
+            return Change(self.get_case(case_id), False)
+
+    def resolve(self, case_id: str, user: str, source: str) -> Change:
+        def apply(row: CaseRow) -> bool:
+            if row.status == RESOLVED:
+                return False
+            row.status, row.resolved_at = RESOLVED, self.clock()
+            return True
+
+        return self._feedback(case_id, "fixed", source, user, apply)
+
+    def still_failing(self, case_id: str, user: str, source: str, escalate_after: int) -> Change:
+        def apply(row: CaseRow) -> bool:
+            if row.status == RESOLVED:
+                return False
+            row.failing_count += 1
+            if row.failing_count >= escalate_after:
+                row.status = ESCALATED
+            return True
+
+        return self._feedback(case_id, "still_failing", source, user, apply)
+
+    def escalate(self, case_id: str, user: str, source: str) -> Change:
+        def apply(row: CaseRow) -> bool:
+            if row.status in (ESCALATED, RESOLVED):
+                return False
+            row.status = ESCALATED
+            return True
+
+        return self._feedback(case_id, "escalate", source, user, apply)
+
+    def reclassify(self, case_id: str, intent: str, user: str, source: str) -> Change:
+        """The user said which problem it really is; keep the correction for training."""
+        def apply(row: CaseRow) -> bool:
+            if row.intent == intent:
+                return False
+            if row.question:
+                s = Session.object_session(row)
+                assert s is not None
+                s.add(CorrectionRow(case_id=row.id, text=row.question, intent=intent, created_at=self.clock()))
+            row.intent, row.confidence = intent, 1.0
+            return True
+
+        return self._feedback(case_id, f"chose:{intent}", source, user, apply)
+
+    # -- training and retention ------------------------------------------------------------
+
+    def corrections(self) -> list[tuple[str, str]]:
+        with self.session() as s:
+            return [(r.text, r.intent) for r in s.execute(select(CorrectionRow).order_by(CorrectionRow.id)).scalars()]
+
+    def purge(self, keep: timedelta) -> int:
+        """Retention: forget question text and finished event payloads older than `keep`."""
+        cutoff = self.clock() - keep
+        with self.session() as s:
+            n = s.execute(update(CaseRow).where(CaseRow.created_at < cutoff, CaseRow.question.is_not(None))
+                          .values(question=None)).rowcount or 0
+            n += s.execute(update(EventRow).where(EventRow.received_at < cutoff, EventRow.payload.is_not(None),
+                                                  EventRow.status != "received")
+                           .values(payload=None)).rowcount or 0
+            return n
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, default=str)

@@ -1,0 +1,12 @@
+"""Alembic environment: always given a live connection by bot.migrations.upgrade()."""
+
+from alembic import context
+
+from bot.core.store import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through bot.migrations.upgrade(engine)")
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
