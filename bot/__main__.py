@@ -116,6 +116,11 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from .core.model_store import build_and_save
 
     progress = _progress(args.quiet)
+    store = _existing_store(settings)
+    if store is not None:
+        from .wiring import export_corrections
+
+        progress(f"exported {export_corrections(settings, store)} corrections from the database")
     catalog = load_catalog(settings.intents_dir)
     progress(f"loaded {len(catalog.ids)} intents from {settings.intents_dir}")
     model, meta = build_and_save(catalog, settings.intents_dir, settings.training_dir, settings.model_dir, progress)
@@ -156,6 +161,48 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_store(settings: Settings):
+    """The database, if there is one (train must not create an empty SQLite file)."""
+    from .core.store import Store
+
+    if settings.database_url.startswith("sqlite:///"):
+        path = settings.database_url[len("sqlite:///"):]
+        if not os.path.exists(path):
+            return None
+    return Store.from_url(settings.database_url)
+
+
+def _logging(settings: Settings) -> None:
+    import logging
+
+    logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def open_store(settings: Settings):
+    from .core.store import Store
+
+    if settings.database_url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]) or ".", exist_ok=True)
+    return Store.from_url(settings.database_url)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import create_app
+
+    _logging(settings)
+    settings.check_slack()
+    core = _core(settings, quiet=False)
+    app = create_app(settings, core, open_store(settings))
+    print(f"SyncMedic listening on http://{settings.host}:{settings.port} "
+          f"(Slack: {settings.slack_mode or 'off'})", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None, shutdown_timeout=10)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="SyncMedic: DEAR to QuickBooks sync-error bot")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,10 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="accuracy report on the held-out set")
     evaluate.add_argument("--json", action="store_true", help="machine-readable report")
     evaluate.add_argument("--matrix", help="where to write the confusion-matrix SVG")
+    sub.add_parser("run", help="run the bot (Slack/Teams from the environment)")
     return parser
 
 
-COMMANDS = {"classify": cmd_classify, "ask": cmd_ask, "chat": cmd_chat, "train": cmd_train, "evaluate": cmd_evaluate}
+COMMANDS = {"classify": cmd_classify, "ask": cmd_ask, "chat": cmd_chat, "train": cmd_train, "evaluate": cmd_evaluate,
+            "run": cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,6 +48,7 @@ class Settings:
     # "rebuild" retrains it (a few seconds), "refuse" stops with a clear message.
     stale_model: str = "rebuild"
     port: int = 3000
+    host: str = "0.0.0.0"
     database_url: str = ""
     followup_after: timedelta = timedelta(hours=4)
     slack_bot_token: str | None = None
@@ -119,6 +120,7 @@ class Settings:
             data_dir=data_dir,
             stale_model=stale,
             port=int(port_text),
+            host=env.get("HOST", "0.0.0.0"),
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'syncmedic.db'}",
             followup_after=parse_duration("FOLLOWUP_AFTER", env.get("FOLLOWUP_AFTER", "4h")),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,

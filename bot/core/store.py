@@ -194,6 +194,10 @@ class Store:
             upgrade(store.engine)
         return store
 
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._sessions() as s, s.begin():
@@ -356,3 +360,4 @@ class Store:
 
 def as_json(value: Any) -> str:
     return json.dumps(value, default=str)
+

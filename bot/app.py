@@ -1,0 +1,161 @@
+"""create_app(settings, ...) -> the aiohttp application: the composition root.
+
+One process serves everything: Slack's Events API at /slack/events (HTTP mode) or a Socket
+Mode connection, /healthz, and the background loop that answers messages a crashed
+process had acknowledged but not answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .core.desk import Desk
+from .core.rendering import Phrases
+from .core.store import Store
+from .settings import Settings
+from .wiring import Core
+
+log = logging.getLogger(__name__)
+
+SLACK_SCOPES = ["app_mentions:read", "channels:history", "groups:history", "im:history", "mpim:history",
+                "chat:write", "commands", "files:read", "im:write", "users:read"]
+CORE_KEY: web.AppKey[Core] = web.AppKey("core", Core)
+SERVICES_KEY: web.AppKey["Services"] = web.AppKey("services", object)  # type: ignore[arg-type]
+
+
+@dataclass
+class Services:
+    """What create_app wired up, for the routes, start-up hooks and tests."""
+
+    settings: Settings
+    core: Core
+    store: Store
+    desk: Desk
+    slack: Any = None             # bot.slack.SlackEdge when Slack is configured
+    bolt: Any = None              # slack_bolt AsyncApp
+    socket_mode: Any = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+
+def build_slack(settings: Settings, services: Services, slack_client: Any = None) -> None:
+    """Create the bolt app and the Slack edge (no network yet: bolt's auth.test runs lazily)."""
+    from slack_bolt.async_app import AsyncApp
+    from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+
+    from .slack.buttons import Buttons
+    from .slack.clients import Installations, SingleWorkspace, make_client
+    from .slack.edge import SlackEdge
+    from .slack.handlers import register
+    from .slack.oauth import ThreadedInstallationStore, ThreadedStateStore
+
+    settings.check_slack()
+    bolt_logger = logging.getLogger("slack_bolt")
+    if settings.log_level != "DEBUG":  # bolt logs whole payloads at DEBUG; keep customers' text out of logs
+        bolt_logger.setLevel(logging.WARNING)
+    common = dict(signing_secret=settings.slack_signing_secret or "", process_before_response=True,
+                  logger=bolt_logger)
+    if settings.slack_oauth:
+        installations = ThreadedInstallationStore(settings.slack_client_id or "", services.store.engine)
+        bolt = AsyncApp(client=slack_client or make_client(None, settings.slack_api_base_url),
+                        oauth_settings=AsyncOAuthSettings(
+                            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+                            scopes=SLACK_SCOPES, installation_store=installations,
+                            state_store=ThreadedStateStore(services.store.engine)), **common)
+        bolt.enable_token_revocation_listeners()  # uninstall / revoke deletes that workspace's tokens
+        clients: Any = Installations(installations, settings.slack_api_base_url)
+    else:
+        client = slack_client or make_client(settings.slack_bot_token, settings.slack_api_base_url)
+        bolt = AsyncApp(client=client, **common)
+        clients = SingleWorkspace(client)
+    edge = SlackEdge(services.desk, services.core.renderer, Phrases(settings.responses_dir), services.store, clients,
+                     api_base_url=settings.slack_api_base_url, file_max_bytes=settings.slack_file_max_bytes,
+                     retry_after_seconds=settings.event_retry_after.total_seconds(),
+                     escalation_channel=settings.escalation_channel,
+                     escalation_usergroup=settings.escalation_usergroup)
+
+    def retrain() -> dict:
+        from .wiring import retrain as retrain_core
+
+        return retrain_core(settings, services.core, services.store)
+
+    register(bolt, edge, Buttons(edge, settings.admin_users, retrain), settings.admin_users)
+    services.slack, services.bolt = edge, bolt
+
+
+async def _slack_events(request: web.Request) -> web.StreamResponse:
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+    services: Services = request.app[SERVICES_KEY]
+    if len(await request.read()) > 3_000_000:
+        return web.Response(status=413, text="payload too large")
+    return await to_aiohttp_response(await services.bolt.async_dispatch(await to_bolt_request(request)))
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES_KEY]
+    ok = True
+    try:
+        await asyncio.to_thread(services.store.ping)
+    except Exception:  # noqa: BLE001
+        ok = False
+    body = {"ok": ok, "slack": services.settings.slack_mode or "off",
+            "model": {"cv_accuracy": services.core.model_meta.get("cv_accuracy"),
+                      "built_at": services.core.model_meta.get("built_at")}}
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def _recovery_loop(services: Services) -> None:
+    """Answer what a crashed process acknowledged but never answered; retention purge too."""
+    period = max(1.0, services.settings.event_retry_after.total_seconds() / 2)
+    while True:
+        try:
+            if services.slack is not None:
+                await services.slack.recover()
+            await asyncio.to_thread(services.store.purge, services.settings.retention)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+            log.exception("recovery round failed")
+        await asyncio.sleep(period)
+
+
+def create_app(settings: Settings, core: Core, store: Store, *, slack_client: Any = None,
+               background: bool = True) -> web.Application:
+    services = Services(settings, core, store, Desk(core.assistant, store, settings.escalate_after))
+    app = web.Application(client_max_size=3_000_000)
+    app[SERVICES_KEY] = services
+    app.router.add_get("/healthz", _healthz)
+    if settings.slack_mode:
+        build_slack(settings, services, slack_client)
+        if settings.slack_mode == "http":
+            app.router.add_post("/slack/events", _slack_events)
+            if settings.slack_oauth:
+                app.router.add_get("/slack/install", _slack_events)
+                app.router.add_get("/slack/oauth_redirect", _slack_events)
+
+    async def start(app: web.Application) -> None:
+        if background:
+            services.tasks.append(asyncio.create_task(_recovery_loop(services)))
+        if settings.slack_mode == "socket":
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            services.socket_mode = AsyncSocketModeHandler(services.bolt, settings.slack_app_token)
+            await services.socket_mode.connect_async()
+
+    async def stop(app: web.Application) -> None:
+        for task in services.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if services.socket_mode is not None:
+            await services.socket_mode.close_async()
+        if services.slack is not None:
+            await services.slack.close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app

@@ -1,0 +1,166 @@
+"""What the buttons on our Slack replies do. Every handler acknowledges first (bolt waits for
+`ack()`), then changes the case through the Desk, whose database constraints make a second
+click on the same button change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Callable
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ..core.rendering import Safe
+from ..core.store import Case
+from . import translate as tr
+from .edge import Clicked, SlackEdge
+
+log = logging.getLogger(__name__)
+
+
+class Buttons:
+    def __init__(self, edge: SlackEdge, admin_users: frozenset[str], retrain: Callable[[], dict] | None = None) -> None:
+        self.edge = edge
+        self.desk = edge.desk
+        self.admin_users = admin_users
+        self.retrain_model = retrain
+
+    def say(self, key: str, **values: Any) -> str:
+        return self.edge.say(key, **values)
+
+    async def _note(self, client: AsyncWebClient, c: Clicked, text: str) -> None:
+        await client.chat_postMessage(channel=c.channel, text=text, **({"thread_ts": c.thread} if c.thread else {}))
+
+    async def fixed(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        case_id = c.value.get("case_id", "")
+        change = await asyncio.to_thread(self.desk.fixed, case_id, c.user, c.message_ts) if case_id else None
+        if not change or not change.changed:
+            return  # a repeat click, or a message without a case: nothing changes
+        note = self.say("slack_fixed_note", user=Safe(tr.safe_user_mention(c.user)))
+        blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks,
+                                 text=(body.get("message") or {}).get("text") or note)
+
+    async def still_failing(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        case_id = c.value.get("case_id", "")
+        if not case_id:
+            return
+        failing = await asyncio.to_thread(self.desk.still_failing, case_id, c.user, c.message_ts)
+        case = failing.change.case
+        if not failing.change.changed or case is None:
+            return
+        related = ", ".join(self.desk.catalog.title(r) for r in self.desk.catalog[case.intent].related[:3]) \
+            if case.intent in self.desk.catalog else ""
+        if failing.escalate_now:
+            where = await self._escalate(client, case, c)
+            text = self.say("slack_still_failing_escalated", count=case.failing_count, where=Safe(where))
+            await self._note(client, c, text)
+            return
+        blocks = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": self.say("slack_still_failing", related=related)}},
+            {"type": "actions", "block_id": "syncmedic_failing", "elements": [
+                _button(self.say("home_escalate"), "syncmedic_escalate", case, "danger"),
+                _button(self.say("home_not_this"), "syncmedic_not_this", case)]},
+        ]
+        await client.chat_postMessage(channel=c.channel, text=self.say("slack_still_failing", related=related),
+                                      blocks=blocks, **({"thread_ts": c.thread} if c.thread else {}))
+
+    async def escalate(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        case_id = c.value.get("case_id", "")
+        case = None
+        if case_id:
+            change = await asyncio.to_thread(self.desk.escalate, case_id, c.user, c.message_ts)
+            if not change.changed:
+                return
+            case = change.case
+        where = await self._escalate(client, case, c)
+        await self._note(client, c, self.say("slack_escalated_thread", where=Safe(where)))
+
+    async def _escalate(self, client: AsyncWebClient, case: Case | None, c: Clicked) -> str:
+        """Post to the escalation channel with a link back; returns where it went (for the thread)."""
+        channel = self.edge.escalation_channel
+        if not channel:
+            await self._note(client, c, self.say("slack_escalation_not_configured"))
+            return ""
+        link = ""
+        try:
+            link = (await client.chat_getPermalink(channel=c.channel, message_ts=c.message_ts)).get("permalink", "")
+        except Exception:  # noqa: BLE001 - the escalation still goes out without a link
+            log.warning("could not get a permalink for an escalation", exc_info=True)
+        title = self.desk.catalog.title(case.intent) if case else self.say("slack_unknown_problem")
+        text = self.say("slack_escalation_post", group=Safe(tr.safe_usergroup_mention(self.edge.escalation_usergroup)),
+                        title=title, user=Safe(tr.safe_user_mention(c.user)), link=Safe(f"<{link}|Open the thread>" if link else ""))
+        await client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        return tr.safe_channel_link(channel)
+
+    async def not_this(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        case_id = c.value.get("case_id", "")
+        options = [{"text": {"type": "plain_text", "text": i.title[:75]}, "value": i.id}
+                   for i in self.desk.catalog.problems][:100]
+        blocks = [{"type": "section", "block_id": f"syncmedic_pick:{case_id}",
+                   "text": {"type": "mrkdwn", "text": self.say("slack_not_this_prompt")},
+                   "accessory": {"type": "static_select", "action_id": "syncmedic_pick_intent",
+                                 "placeholder": {"type": "plain_text", "text": self.say("slack_not_this_placeholder")},
+                                 "options": options}}]
+        await client.chat_postMessage(channel=c.channel, text=self.say("slack_not_this_prompt"), blocks=blocks,
+                                      **({"thread_ts": c.thread} if c.thread else {}))
+
+    async def choose(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A "This one" button or the "Not this" menu: answer with the intent the user picked."""
+        c = Clicked.of(body)
+        intent, case_id = c.value.get("intent", ""), c.value.get("case_id", "")
+        if intent not in self.desk.catalog:
+            return
+        try:
+            change, answer = await asyncio.to_thread(self.desk.choose, case_id or None, intent, c.user, c.message_ts)
+        except KeyError:
+            return
+        if change is not None and not change.changed:
+            return
+        payload = self.edge.renderer.slack(answer, case_id or None)
+        posted = await self.edge.post(client, c.channel, c.thread, payload, answer, case_id or None)
+        if case_id and posted:
+            await asyncio.to_thread(self.desk.store.set_reply_ref, case_id, posted)
+        note = self.say("slack_chosen_note", user=Safe(tr.safe_user_mention(c.user)), title=self.desk.catalog.title(intent))
+        blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks, text=note)
+
+    async def help(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        answer = self.desk.assistant.engine.answer_for("help")
+        await self.edge.post(client, c.channel, c.thread, self.edge.renderer.slack(answer), None, None)
+
+    async def retrain(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        user = (body.get("user") or {}).get("id", "")
+        channel = await self._dm(client, user)
+        if user not in self.admin_users:  # checked on every click, not only when drawing the button
+            log.warning("non-admin %s tried to retrain", user)
+            await client.chat_postMessage(channel=channel, text=self.say("slack_admin_only"))
+            return
+        if self.retrain_model is None:
+            return
+        await client.chat_postMessage(channel=channel, text=self.say("slack_retrain_started"))
+        try:
+            meta = await asyncio.to_thread(self.retrain_model)
+        except Exception:  # noqa: BLE001
+            log.exception("retraining failed")
+            await client.chat_postMessage(channel=channel, text=self.say("slack_retrain_failed"))
+            return
+        await client.chat_postMessage(channel=channel, text=self.say(
+            "slack_retrained", examples=meta.get("examples", 0), accuracy=f"{meta.get('cv_accuracy', 0):.1%}"))
+
+    async def _dm(self, client: AsyncWebClient, user: str) -> str:
+        return (await client.conversations_open(users=user))["channel"]["id"]
+
+
+def _button(text: str, action_id: str, case: Case, style: str | None = None) -> dict[str, Any]:
+    button = {"type": "button", "text": {"type": "plain_text", "text": text[:75]}, "action_id": action_id,
+              "value": json.dumps({"case_id": case.id, "intent": case.intent})}
+    if style:
+        button["style"] = style
+    return button

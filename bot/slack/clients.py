@@ -1,0 +1,58 @@
+"""Slack Web API clients: retries that never double-post, and one client per workspace."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from aiohttp import ClientConnectorError
+from slack_sdk.http_retry.builtin_async_handlers import (AsyncConnectionErrorRetryHandler,
+                                                         AsyncRateLimitErrorRetryHandler)
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+
+def retry_handlers() -> list:
+    """429s are retried after Retry-After (Slack did not act on the call). Connection errors are
+    retried only when the connection was never made: a request that may have reached Slack is
+    not sent again, so a message is never posted twice."""
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError]),
+    ]
+
+
+def make_client(token: str | None, base_url: str) -> AsyncWebClient:
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=15)
+
+
+class ClientProvider(Protocol):
+    async def for_team(self, team: str) -> tuple[AsyncWebClient, str]: ...
+
+
+class SingleWorkspace:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def for_team(self, team: str) -> tuple[AsyncWebClient, str]:
+        return self.client, self.client.token or ""
+
+
+class Installations:
+    """Multi-workspace: the bot token of each installed workspace, from the installation store."""
+
+    def __init__(self, store: AsyncInstallationStore, base_url: str) -> None:
+        self.store = store
+        self.base_url = base_url
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._lock = asyncio.Lock()
+
+    async def for_team(self, team: str) -> tuple[AsyncWebClient, str]:
+        bot = await self.store.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None or not bot.bot_token:
+            raise LookupError(f"workspace {team} has no installation")
+        async with self._lock:
+            client = self._clients.get(team)
+            if client is None or client.token != bot.bot_token:
+                client = self._clients[team] = make_client(bot.bot_token, self.base_url)
+        return client, bot.bot_token

@@ -1,0 +1,216 @@
+"""The Slack edge: answering messages and button clicks through the platform-free Desk.
+
+Delivery guarantees live here. An incoming message is recorded in the database (unique per
+workspace, channel and ts) *before* Slack gets its acknowledgement; the answer is worked
+out afterwards in a background task. A retry, or the same message arriving as both
+`app_mention` and `message`, hits the unique key and is dropped. If the process dies after
+acknowledging, the recorded event is still "received" and `recover()` answers it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Awaitable
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from ..core.answers import Answer
+from ..core.desk import Desk, Where
+from ..core.rendering import Phrases, Renderer, Safe, slack_escape
+from ..core.store import Store
+from . import translate as tr
+from .clients import ClientProvider
+from .files import allowed_hosts, read_file
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the message is too big or malformed for Slack": worth one plain-text try.
+SIZE_ERRORS = {"msg_too_long", "invalid_blocks", "invalid_blocks_format", "too_many_blocks", "msg_blocks_too_long",
+               "invalid_arguments"}
+# Errors that will not go away by retrying.
+PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
+                    "token_revoked", "no_permission", "missing_scope"}
+PLAIN_TEXT_LIMIT = 3900
+
+
+@dataclass(frozen=True)
+class Clicked:
+    """The parts of a block_actions payload the handlers need."""
+
+    team: str
+    user: str
+    channel: str
+    message_ts: str
+    thread: str
+    blocks: list[dict[str, Any]]
+    value: dict[str, str]
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> "Clicked":
+        action = (body.get("actions") or [{}])[0]
+        message = body.get("message") or {}
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+        message_ts = container.get("message_ts") or message.get("ts", "")
+        in_dm = channel.startswith("D")
+        thread = message.get("thread_ts") or ("" if in_dm else message_ts)
+        value = tr.action_value(action.get("value"))
+        if action.get("type") == "static_select":
+            value = {"intent": (action.get("selected_option") or {}).get("value", ""),
+                     "case_id": (action.get("block_id") or "").partition(":")[2]}
+        return cls(team=(body.get("team") or {}).get("id", ""), user=(body.get("user") or {}).get("id", ""),
+                   channel=channel, message_ts=message_ts, thread=thread, blocks=message.get("blocks") or [],
+                   value=value)
+
+
+class SlackEdge:
+    def __init__(self, desk: Desk, renderer: Renderer, phrases: Phrases, store: Store, clients: ClientProvider,
+                 *, api_base_url: str, file_max_bytes: int, retry_after_seconds: float,
+                 escalation_channel: str | None = None, escalation_usergroup: str | None = None) -> None:
+        self.desk = desk
+        self.renderer = renderer
+        self.phrases = phrases
+        self.store = store
+        self.clients = clients
+        self.file_hosts = allowed_hosts(api_base_url)
+        self.file_max_bytes = file_max_bytes
+        self.retry_after_seconds = retry_after_seconds
+        self.escalation_channel = escalation_channel
+        self.escalation_usergroup = escalation_usergroup
+        self._tasks: set[asyncio.Task] = set()
+        self._http: aiohttp.ClientSession | None = None
+        # Tests inject a failure here to prove a crash after the acknowledgement is recovered.
+        self.before_answer: Any = None
+
+    def say(self, key: str, **values: Any) -> str:
+        return self.phrases(key, "slack", **values)
+
+    # -- background work -----------------------------------------------------------------
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for every background task (tests, and graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+        if self._http is not None:
+            await self._http.close()
+
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    # -- messages ----------------------------------------------------------------------
+
+    async def accept(self, work: tr.Work, event_id: str = "") -> bool:
+        """Record the message (before the ack) and answer it in the background; False if a duplicate."""
+        key = work.ts if work.kind == "message" else f"{work.kind}:{work.ts}"
+        row = await asyncio.to_thread(self.store.record_event, "slack", work.team, work.channel, key,
+                                      event_id=event_id, kind=work.kind, payload=work.to_json())
+        if row is None:
+            log.info("duplicate delivery of %s %s/%s ignored", work.kind, work.channel, work.ts)
+            return False
+        self.spawn(self.answer(row, work))
+        return True
+
+    async def answer(self, row: int, work: tr.Work) -> None:
+        try:
+            if self.before_answer is not None:
+                await self.before_answer(work)
+            await self._answer(work)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "")
+            log.warning("Slack refused the answer to %s/%s: %s", work.channel, work.ts, error)
+            if error in PERMANENT_ERRORS:
+                await asyncio.to_thread(self.store.finish_event, row, "failed")
+            return
+        except Exception:  # noqa: BLE001 - left "received": recover() retries it later
+            log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
+            return
+        await asyncio.to_thread(self.store.finish_event, row)
+
+    async def _answer(self, work: tr.Work) -> None:
+        client, token = await self.clients.for_team(work.team)
+        text, notes = work.text, []
+        for file_id in work.files:
+            got = await read_file(client, file_id, token, self.file_max_bytes, self.file_hosts, self.http())
+            if got.problem:
+                reason = self.say(f"slack_file_reason_{got.problem}", limit=f"{self.file_max_bytes // 1000} KB")
+                notes.append(self.say("slack_file_skipped", name=got.name, reason=Safe(reason)))
+            else:
+                text = f"{text}\n{got.text}" if text else got.text
+        where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)
+        diagnosed = await asyncio.to_thread(self.desk.diagnose, text, where)
+        case_id = diagnosed.case.id if diagnosed.case else None
+        payload = self.renderer.slack(diagnosed.answer, case_id)
+        if notes:
+            payload["blocks"].insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
+        if work.kind == "command":
+            posted = await self._post_command_reply(client, work, payload, diagnosed.answer, case_id)
+        else:
+            posted = await self.post(client, work.channel, work.reply_thread, payload, diagnosed.answer, case_id)
+        if diagnosed.case and posted:
+            await asyncio.to_thread(self.store.set_reply_ref, diagnosed.case.id, posted)
+
+    async def post(self, client: AsyncWebClient, channel: str, thread: str, payload: dict[str, Any],
+                   answer: Answer | None, case_id: str | None) -> str:
+        """chat.postMessage with our metadata; a size rejection falls back to plain text once."""
+        args: dict[str, Any] = {"channel": channel, "text": payload.get("text", ""), "unfurl_links": False,
+                                "unfurl_media": False}
+        if payload.get("blocks"):
+            args["blocks"] = payload["blocks"]
+        if thread:
+            args["thread_ts"] = thread
+        if answer is not None:
+            args["metadata"] = tr.metadata(case_id, answer)
+        try:
+            resp = await client.chat_postMessage(**args)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in SIZE_ERRORS or answer is None:
+                raise
+            log.warning("Slack rejected a reply as too large (%s); sending plain text", exc.response.get("error"))
+            plain = self.say("slack_plain_fallback") + "\n" + slack_escape(self.renderer.text(answer, case_id))
+            args.pop("blocks", None)
+            args["text"] = plain[:PLAIN_TEXT_LIMIT]
+            resp = await client.chat_postMessage(**args)
+        return str(resp.get("ts") or "")
+
+    async def _post_command_reply(self, client: AsyncWebClient, work: tr.Work, payload: dict[str, Any],
+                                  answer: Answer, case_id: str | None) -> str:
+        try:
+            return await self.post(client, work.channel, "", payload, answer, case_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("not_in_channel", "channel_not_found") or not work.response_url:
+                raise
+        # Not a member of the channel: answer the person privately through the command's response_url.
+        blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": self.say("slack_not_in_channel")}]}]
+        await AsyncWebhookClient(work.response_url).send(
+            text=payload.get("text", ""), blocks=blocks + payload.get("blocks", []), response_type="ephemeral")
+        return ""
+
+    async def recover(self) -> int:
+        """Answer messages that were acknowledged but never answered (the process died)."""
+        claimed = await asyncio.to_thread(self.store.claim_unfinished_events,
+                                          timedelta(seconds=self.retry_after_seconds))
+        for row, payload in claimed:
+            try:
+                work = tr.Work.from_json(payload)
+            except TypeError:
+                await asyncio.to_thread(self.store.finish_event, row, "failed")
+                continue
+            log.info("recovering unanswered %s %s/%s", work.kind, work.channel, work.ts)
+            await self.answer(row, work)
+        return len(claimed)

@@ -1,0 +1,125 @@
+"""Slack payloads -> work for the core, and core replies -> Slack message arguments.
+
+These functions are pure: no network, no database. Everything Slack-specific about
+reading an event (mentions, subtypes, threads, DMs) is decided here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..core.answers import Answer
+
+METADATA_EVENT = "sync_diagnosis"
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]{0,80})?>")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+_SUBTEAM_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
+# Subtypes that still carry a person's new message; everything else (edits, deletions,
+# joins, bot posts...) is not a question to answer.
+_ANSWERABLE_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+@dataclass(frozen=True)
+class Work:
+    """One message to answer; stored (minus text once done) so a crash can be recovered."""
+
+    kind: str              # "message", "command" or "shortcut"
+    team: str
+    channel: str
+    ts: str                # the user's message ts (the dedupe key)
+    reply_thread: str      # thread_ts to answer in; "" posts unthreaded (a plain DM)
+    user: str
+    text: str
+    files: list[str] = field(default_factory=list)
+    response_url: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Work":
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def strip_mentions(text: str, bot_user_id: str | None) -> str:
+    """Drop the mention of the bot itself; other mentions are the user's text and stay."""
+    if not bot_user_id:
+        return text
+    return _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text).strip()
+
+
+def is_from_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    if event.get("bot_id") or event.get("bot_profile"):
+        return False
+    if event.get("subtype") not in _ANSWERABLE_SUBTYPES:
+        return False
+    user = event.get("user")
+    return bool(user) and user != bot_user_id
+
+
+def mentions(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and f"<@{bot_user_id}" in (event.get("text") or "")
+
+
+def work_from_event(body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None) -> Work:
+    channel_type = event.get("channel_type", "")
+    ts = event.get("ts", "")
+    thread = event.get("thread_ts") or ""
+    # Channels: always answer in the thread. DMs: in the DM, threaded only if the question was.
+    reply_thread = thread if channel_type == "im" else (thread or ts)
+    files = [f["id"] for f in event.get("files") or [] if isinstance(f, dict) and f.get("id")]
+    return Work(
+        kind="message",
+        team=body.get("team_id") or event.get("team") or "",
+        channel=event.get("channel", ""),
+        ts=ts,
+        reply_thread=reply_thread,
+        user=event.get("user", ""),
+        text=strip_mentions(event.get("text") or "", bot_user_id),
+        files=files[:5],
+    )
+
+
+def metadata(case_id: str | None, answer: Answer) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT,
+            "event_payload": {"case_id": case_id, "intent": answer.intent, "confidence": round(answer.confidence, 4)}}
+
+
+def action_value(raw: str | None) -> dict[str, str]:
+    """The JSON our buttons carry ({case_id, intent}); anything else reads as empty."""
+    try:
+        data = json.loads(raw or "")
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: str(v) for k, v in data.items() if k in ("case_id", "intent") and isinstance(v, str)}
+
+
+def safe_user_mention(user_id: str) -> str:
+    return f"<@{user_id}>" if _USER_ID.match(user_id or "") else "someone"
+
+
+def safe_channel_link(channel_id: str | None) -> str:
+    return f"<#{channel_id}>" if channel_id and _CHANNEL_ID.match(channel_id) else ""
+
+
+def safe_usergroup_mention(group_id: str | None) -> str:
+    return f"<!subteam^{group_id}> " if group_id and _SUBTEAM_ID.match(group_id) else ""
+
+
+def without_actions(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The message's blocks minus its buttons (for updating a message once it is settled)."""
+    kept = []
+    for block in blocks or []:
+        if block.get("type") == "actions":
+            continue
+        if block.get("type") == "section" and block.get("accessory", {}).get("type") == "button":
+            block = {k: v for k, v in block.items() if k != "accessory"}
+        kept.append(block)
+    return kept
