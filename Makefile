@@ -31,6 +31,7 @@ chat: install
 	$(PY) -m bot chat
 
 test: install
+	@tools/ensure-postgres.sh
 	$(PY) -m pytest
 
 bench: install

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint,
-                        create_engine, event, select, update)
+                        create_engine, event, null, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -85,7 +85,7 @@ class EventRow(Base):
     message: Mapped[str] = mapped_column(String(64), default="")
     event_id: Mapped[str] = mapped_column(String(64), default="")
     kind: Mapped[str] = mapped_column(String(32), default="")
-    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # what is needed to redo the work; cleared when done
+    payload: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)  # what is needed to redo the work; cleared when done
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
@@ -221,7 +221,7 @@ class Store:
     def finish_event(self, event_id: int, status: str = "done") -> None:
         with self.session() as s:
             s.execute(update(EventRow).where(EventRow.id == event_id)
-                      .values(status=status, done_at=self.clock(), payload=None if status == "done" else EventRow.payload))
+                      .values(status=status, done_at=self.clock(), payload=null() if status == "done" else EventRow.payload))
 
     def claim_unfinished_events(self, older_than: timedelta, max_attempts: int = 5, limit: int = 50) -> list[tuple[int, dict]]:
         """Events recorded but never finished (the process died after acknowledging them).

@@ -1,0 +1,185 @@
+"""The case store on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from bot.core.store import ESCALATED, OPEN, RESOLVED, Store
+from bot.migrations import current
+
+
+def _case(store: Store, **overrides):
+    args = dict(platform="slack", workspace="T1", channel="C1", thread="100.1", message="100.1", user="U1",
+                intent="bill_not_exported", confidence=0.9, entities={"bill": "BILL-7731"},
+                question='Bill "BILL-7731" has not been exported to QuickBooks')
+    args.update(overrides)
+    return store.open_case(**args)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_migrations_create_every_table_and_are_idempotent(database_url):
+    store = Store.from_url(database_url)
+    names = set(sa.inspect(store.engine).get_table_names())
+    assert {"cases", "events", "feedback", "corrections", "slack_installations", "slack_bots",
+            "slack_oauth_states", "alembic_version"} <= names
+    assert current(store.engine) == "0002"
+    Store.from_url(database_url)  # a second start must not fail or re-run anything
+    assert current(store.engine) == "0002"
+
+
+def test_two_processes_migrating_at_once_both_succeed(database_url):
+    code = "import sys; from bot.core.store import Store; Store.from_url(sys.argv[1]); print('ok')"
+    procs = [subprocess.Popen([sys.executable, "-c", code, database_url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert current(Store.from_url(database_url, migrate=False).engine) == "0002"
+
+
+def test_the_same_message_is_recorded_once_even_from_two_processes(database_url):
+    first, second = Store.from_url(database_url), Store.from_url(database_url)
+    assert first.record_event("slack", "T1", "C1", "1.1", event_id="Ev1", payload={"text": "a"}) is not None
+    # A retry, or the same message as another event type, from another process:
+    assert second.record_event("slack", "T1", "C1", "1.1", event_id="Ev2") is None
+    # Another channel or workspace is another message.
+    assert second.record_event("slack", "T1", "C2", "1.1") is not None
+    assert second.record_event("slack", "T2", "C1", "1.1") is not None
+
+
+def test_concurrent_deliveries_record_exactly_one(store):
+    results = []
+
+    def deliver(n: int) -> None:
+        results.append(store.record_event("slack", "T1", "C9", "5.5", event_id=f"Ev{n}"))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len([r for r in results if r is not None]) == 1
+
+
+def test_fixed_twice_changes_state_once(store):
+    case = _case(store)
+    first = store.resolve(case.id, "U1", source="200.1")
+    again = store.resolve(case.id, "U1", source="200.1")
+    later = store.resolve(case.id, "U2", source="300.1")
+    assert (first.changed, again.changed, later.changed) == (True, False, False)
+    stored = store.get_case(case.id)
+    assert stored.status == RESOLVED and stored.resolved_at is not None
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM feedback")).scalar() == 1
+
+
+def test_still_failing_counts_once_per_message_and_escalates(store):
+    case = _case(store)
+    assert store.still_failing(case.id, "U1", "m1", escalate_after=2).changed
+    assert not store.still_failing(case.id, "U1", "m1", escalate_after=2).changed  # double click
+    assert store.get_case(case.id).status == OPEN
+    change = store.still_failing(case.id, "U1", "m2", escalate_after=2)
+    assert change.changed and change.case.status == ESCALATED and change.case.failing_count == 2
+
+
+def test_a_resolved_case_is_not_reopened_by_still_failing(store):
+    case = _case(store)
+    store.resolve(case.id, "U1", "m1")
+    assert not store.still_failing(case.id, "U1", "m2", escalate_after=1).changed
+    assert store.get_case(case.id).status == RESOLVED
+
+
+def test_reclassify_keeps_a_correction_for_training(store):
+    case = _case(store, intent="product_not_exported")
+    change = store.reclassify(case.id, "bill_not_exported", "U1", "m1")
+    assert change.changed and change.case.intent == "bill_not_exported"
+    assert store.corrections() == [('Bill "BILL-7731" has not been exported to QuickBooks', "bill_not_exported")]
+    assert not store.reclassify(case.id, "bill_not_exported", "U1", "m2").changed
+    assert len(store.corrections()) == 1
+
+
+def test_unknown_case_changes_nothing(store):
+    assert store.resolve("no-such-case", "U1", "m1").case is None
+
+
+def test_unfinished_events_are_claimed_once_each_by_concurrent_workers(database_url):
+    clock = Clock()
+    store = Store.from_url(database_url, clock=clock)
+    ids = {store.record_event("slack", "T1", "C1", f"{n}.0", payload={"n": n}) for n in range(20)}
+    done = store.record_event("slack", "T1", "C1", "99.0")
+    store.finish_event(done)
+    clock.now += timedelta(minutes=5)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        other = Store.from_url(database_url, clock=clock, migrate=False)
+        got = other.claim_unfinished_events(timedelta(seconds=60), limit=7)
+        with lock:
+            claimed.extend(row for row, _ in got)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(ids)  # every unfinished event once, the finished one never
+    # Claimed events wait another retry period before they are handed out again.
+    assert store.claim_unfinished_events(timedelta(seconds=60)) == []
+
+
+def test_an_event_that_keeps_failing_is_given_up(store):
+    clock = Clock()
+    store.clock = clock
+    store.record_event("slack", "T1", "C1", "7.0", payload={})
+    for _ in range(5):
+        clock.now += timedelta(minutes=2)
+        assert len(store.claim_unfinished_events(timedelta(seconds=60), max_attempts=5)) == 1
+    clock.now += timedelta(minutes=2)
+    assert store.claim_unfinished_events(timedelta(seconds=60), max_attempts=5) == []
+
+
+def test_finishing_an_event_drops_its_text(store):
+    row = store.record_event("slack", "T1", "C1", "8.0", payload={"text": "customer text"})
+    store.finish_event(row)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT payload FROM events WHERE id = :i"), {"i": row}).scalar() is None
+
+
+def test_retention_forgets_old_question_text(store):
+    clock = Clock()
+    store.clock = clock
+    old = _case(store)
+    clock.now += timedelta(days=40)
+    new = _case(store, message="200.2")
+    assert store.purge(timedelta(days=30)) >= 1
+    assert store.get_case(old.id).question is None
+    assert store.get_case(new.id).question is not None
+
+
+def test_thread_and_user_lookups(store):
+    case = _case(store)
+    _case(store, user="U2", thread="300.1", message="300.1")
+    assert store.case_in_thread("slack", "T1", "C1", "100.1").id == case.id
+    assert store.case_in_thread("slack", "T1", "C1", "999.9") is None
+    assert [c.id for c in store.open_cases_for("slack", "T1", "U1")] == [case.id]
+    store.resolve(case.id, "U1", "m")
+    assert store.open_cases_for("slack", "T1", "U1") == []
+
+
+def test_times_come_back_timezone_aware(store):
+    case = _case(store)
+    stored = store.get_case(case.id)
+    assert stored.created_at.tzinfo is not None
+    assert abs((stored.created_at - datetime.now(timezone.utc)).total_seconds()) < 60
