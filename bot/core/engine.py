@@ -19,6 +19,8 @@ from .scan import SignatureHit, candidate_segments, find_signatures
 from .text import normalise
 
 SIGNATURE_CONFIDENCE = 0.99
+# Sync-history messages longer than this take the general path (it picks out error lines).
+WHOLE_ERROR_TEXT = 2_000
 MAX_FINDINGS = 5
 _HAS_WORD = re.compile(r"\w")
 
@@ -146,3 +148,26 @@ class Engine:
         finding = self._finding(intent, 1.0, cleaned, "user")
         kind = AnswerKind.DIAGNOSIS if self.catalog[intent].is_problem else AnswerKind.META
         return Answer(kind, intent, 1.0, (), finding.entities, (finding,))
+
+    def diagnose_error_texts(self, texts: Sequence[str]) -> list[Answer]:
+        """For sync-history messages: the same answers as diagnose_many, cheaper in bulk.
+
+        A sync history repeats a handful of error texts thousands of times with different
+        names and numbers. Exact signatures answer most of them without the model; the rest
+        go to the model once per distinct text.
+        """
+        answers: list[Answer | None] = [None] * len(texts)
+        pending: dict[str, list[int]] = {}
+        for i, raw in enumerate(texts):
+            text = normalise(raw)
+            hits = find_signatures(self.catalog, text) if len(text) <= WHOLE_ERROR_TEXT else None
+            if hits:
+                answers[i] = self._from_signatures(text, hits, [[]])
+            else:
+                pending.setdefault(raw, []).append(i)
+        if pending:
+            distinct = list(pending)
+            for raw, answer in zip(distinct, self.diagnose_many(distinct)):
+                for i in pending[raw]:
+                    answers[i] = answer
+        return answers  # type: ignore[return-value]

@@ -73,6 +73,7 @@ class CaseRow(Base):
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+    user_tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class EventRow(Base):
@@ -114,6 +115,49 @@ class CorrectionRow(Base):
     text: Mapped[str] = mapped_column(Text)
     intent: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class SyncErrorRow(Base):
+    """One failing entry of DEAR's sync history, tracked by (type, reference) until it syncs."""
+
+    __tablename__ = "sync_errors"
+    __table_args__ = (UniqueConstraint("kind", "reference", name="uq_sync_error_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(128))
+    intent: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    entities: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(_UTC())
+    last_seen: Mapped[datetime] = mapped_column(_UTC())
+    resolved_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="")
+
+
+class FollowupRow(Base):
+    __tablename__ = "followups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), ForeignKey("cases.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(_UTC())
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sending, sent, cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+    ref: Mapped[str] = mapped_column(String(64), default="")
+
+
+class DigestRunRow(Base):
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("day", "target", name="uq_digest_once_a_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed, posted
+    claimed_at: Mapped[datetime] = mapped_column(_UTC())
+    posted_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
 
 
 @dataclass(frozen=True)
