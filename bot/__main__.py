@@ -203,6 +203,48 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    """The clock process: check-ins and digests only, no HTTP server."""
+    import asyncio
+    import signal
+
+    from .app import build_services
+    from .core.clockwork import start_scheduler
+
+    _logging(settings)
+    settings.check_slack()
+    core = _core(settings, quiet=False)
+    services = build_services(settings, core, open_store(settings))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        scheduler = start_scheduler(services.clockwork.tick, settings.scheduler_interval)
+        print(f"SyncMedic scheduler running (every {settings.scheduler_interval:g} s)", flush=True)
+        await stop.wait()
+        scheduler.shutdown(wait=False)
+        if services.slack is not None:
+            await services.slack.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
+    from .core.digest import build_digest
+    from .core.store import utcnow
+
+    core = _core(settings)
+    digest = build_digest(open_store(settings), core.catalog, utcnow())
+    if args.json:
+        print(json.dumps(digest.to_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(core.renderer.digest("text", digest))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="SyncMedic: DEAR to QuickBooks sync-error bot")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,11 +259,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="machine-readable report")
     evaluate.add_argument("--matrix", help="where to write the confusion-matrix SVG")
     sub.add_parser("run", help="run the bot (Slack/Teams from the environment)")
+    sub.add_parser("scheduler", help="run the scheduler alone (check-ins and the digest): the clock process")
+    digest = sub.add_parser("digest", help="the digest of unresolved sync errors")
+    digest.add_argument("--preview", action="store_true", required=True, help="print it now instead of posting")
+    digest.add_argument("--json", action="store_true", help="machine-readable")
     return parser
 
 
 COMMANDS = {"classify": cmd_classify, "ask": cmd_ask, "chat": cmd_chat, "train": cmd_train, "evaluate": cmd_evaluate,
-            "run": cmd_run}
+            "run": cmd_run, "scheduler": cmd_scheduler, "digest": cmd_digest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

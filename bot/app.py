@@ -15,9 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from .core.clockwork import Clockwork, DigestPlan, start_scheduler
 from .core.desk import Desk
+from .core.followups import Followups
 from .core.rendering import Phrases
-from .core.store import Store
+from .core.store import Store, utcnow
+from .core.timerules import BusinessHours, parse_clock, parse_days
 from .settings import Settings
 from .wiring import Core
 
@@ -37,10 +40,21 @@ class Services:
     core: Core
     store: Store
     desk: Desk
+    followups: Followups
     slack: Any = None             # bot.slack.SlackEdge when Slack is configured
     bolt: Any = None              # slack_bolt AsyncApp
     socket_mode: Any = None
+    clockwork: Clockwork | None = None
+    scheduler: Any = None         # APScheduler, when this process runs the scheduler
     tasks: list[asyncio.Task] = field(default_factory=list)
+
+    def notifiers(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if self.slack is not None:
+            from .slack.notify import SlackNotifier
+
+            found["slack"] = SlackNotifier(self.slack, self.settings.digest_channel, self.settings.digest_team)
+        return found
 
 
 def build_slack(settings: Settings, services: Services, slack_client: Any = None) -> None:
@@ -84,7 +98,8 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
 
         return retrain_core(settings, services.core, services.store)
 
-    register(bolt, edge, Buttons(edge, settings.admin_users, retrain), settings.admin_users)
+    hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
+    register(bolt, edge, Buttons(edge, settings.admin_users, retrain, hours), settings.admin_users)
     services.slack, services.bolt = edge, bolt
 
 
@@ -123,14 +138,32 @@ async def _recovery_loop(services: Services) -> None:
         await asyncio.sleep(period)
 
 
+def build_services(settings: Settings, core: Core, store: Store, *, slack_client: Any = None,
+                   clock: Any = utcnow) -> Services:
+    """Everything but the HTTP server: shared by `run` and the `scheduler` clock process."""
+    followups = Followups(store, settings.followup_after, settings.followup_max)
+    desk = Desk(core.assistant, store, settings.escalate_after, followups, clock)
+    services = Services(settings, core, store, desk, followups)
+    if settings.slack_mode:
+        build_slack(settings, services, slack_client)
+    digest = None
+    if settings.digest_channel:
+        digest = DigestPlan(parse_clock(settings.digest_time), settings.digest_tz, parse_days(settings.digest_days),
+                            settings.digest_all_clear)
+    services.clockwork = Clockwork(
+        store, core.catalog, followups, services.notifiers(),
+        hours=BusinessHours.parse(settings.business_hours) if settings.business_hours else None,
+        digest=digest, default_tz=settings.digest_tz, clock=clock)
+    return services
+
+
 def create_app(settings: Settings, core: Core, store: Store, *, slack_client: Any = None,
-               background: bool = True) -> web.Application:
-    services = Services(settings, core, store, Desk(core.assistant, store, settings.escalate_after))
+               background: bool = True, clock: Any = utcnow) -> web.Application:
+    services = build_services(settings, core, store, slack_client=slack_client, clock=clock)
     app = web.Application(client_max_size=3_000_000)
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", _healthz)
     if settings.slack_mode:
-        build_slack(settings, services, slack_client)
         if settings.slack_mode == "http":
             app.router.add_post("/slack/events", _slack_events)
             if settings.slack_oauth:
@@ -140,6 +173,8 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
     async def start(app: web.Application) -> None:
         if background:
             services.tasks.append(asyncio.create_task(_recovery_loop(services)))
+            if settings.scheduler and services.clockwork is not None:
+                services.scheduler = start_scheduler(services.clockwork.tick, settings.scheduler_interval)
         if settings.slack_mode == "socket":
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
@@ -147,6 +182,8 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
             await services.socket_mode.connect_async()
 
     async def stop(app: web.Application) -> None:
+        if services.scheduler is not None:
+            services.scheduler.shutdown(wait=False)
         for task in services.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -36,6 +36,17 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     return int(text)
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "on", "yes", "true"):
+        return True
+    if text in ("0", "off", "no", "false"):
+        return False
+    raise SettingsError(f"{name}={text!r}: use on or off")
+
+
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
@@ -65,6 +76,35 @@ class Settings:
     retention: timedelta = timedelta(days=30)
     event_retry_after: timedelta = timedelta(seconds=60)
     log_level: str = "INFO"
+    business_hours: str | None = None
+    digest_channel: str | None = None
+    digest_team: str | None = None
+    digest_time: str = "09:00"
+    digest_tz: str = "UTC"
+    digest_days: str = "Mon-Fri"
+    digest_all_clear: bool = True
+    scheduler: bool = True
+    scheduler_interval: float = 5.0
+    followup_max: int = 3
+
+    def _validated(self) -> "Settings":
+        """Check the time settings now, so a typo stops start-up instead of the 9 o'clock digest."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from .core.timerules import BusinessHours, RuleError, parse_clock, parse_days
+
+        try:
+            if self.business_hours:
+                BusinessHours.parse(self.business_hours)
+            parse_clock(self.digest_time)
+            parse_days(self.digest_days)
+        except RuleError as exc:
+            raise SettingsError(str(exc)) from None
+        try:
+            ZoneInfo(self.digest_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"DIGEST_TZ={self.digest_tz!r}: use an IANA zone such as Europe/London") from None
+        return self
 
     @property
     def slack_oauth(self) -> bool:
@@ -137,4 +177,14 @@ class Settings:
             retention=parse_duration("RETENTION", env.get("RETENTION", "30d")),
             event_retry_after=parse_duration("EVENT_RETRY_AFTER", env.get("EVENT_RETRY_AFTER", "60s")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
-        )
+            business_hours=env.get("BUSINESS_HOURS") or None,
+            digest_channel=env.get("DIGEST_CHANNEL") or None,
+            digest_team=env.get("DIGEST_TEAM") or None,
+            digest_time=env.get("DIGEST_TIME") or "09:00",
+            digest_tz=env.get("DIGEST_TZ") or "UTC",
+            digest_days=env.get("DIGEST_DAYS") or "Mon-Fri",
+            digest_all_clear=_flag(env, "DIGEST_ALL_CLEAR", True),
+            scheduler=_flag(env, "SCHEDULER", True),
+            scheduler_interval=parse_duration("SCHEDULER_INTERVAL", env.get("SCHEDULER_INTERVAL", "5s")).total_seconds(),
+            followup_max=_int(env, "FOLLOWUP_MAX", 3, 1),
+        )._validated()

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datetime import datetime
+from typing import Callable
+
 from .answers import Answer, AnswerKind
 from .assistant import Assistant, Message
-from .store import ESCALATED, Case, Change, Store
+from .followups import Followups
+from .store import ESCALATED, Case, Change, Store, utcnow
 
 # Answers worth tracking until someone says the sync works again.
 TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)
@@ -41,10 +45,13 @@ class Failing:
 
 
 class Desk:
-    def __init__(self, assistant: Assistant, store: Store, escalate_after: int = 2) -> None:
+    def __init__(self, assistant: Assistant, store: Store, escalate_after: int = 2,
+                 followups: Followups | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.assistant = assistant
         self.store = store
         self.escalate_after = escalate_after
+        self.followups = followups
+        self.clock = clock
 
     @property
     def catalog(self):
@@ -58,6 +65,8 @@ class Desk:
                 platform=where.platform, workspace=where.workspace, channel=where.channel, thread=where.thread,
                 message=where.message, user=where.user, intent=answer.intent, confidence=answer.confidence,
                 entities=answer.entities, question=text)
+            if self.followups is not None:
+                self.followups.schedule(case.id, self.clock())
         return Diagnosed(answer, case)
 
     def fixed(self, case_id: str, user: str, source: str) -> Change:
@@ -67,7 +76,15 @@ class Desk:
         change = self.store.still_failing(case_id, user, source, self.escalate_after)
         escalate_now = bool(change.changed and change.case and change.case.status == ESCALATED
                             and change.case.failing_count == self.escalate_after)
+        if change.changed and not escalate_now and self.followups is not None:
+            self.followups.schedule(case_id, self.clock())  # ask once more later
         return Failing(change, escalate_now)
+
+    def snooze(self, case_id: str, until: datetime) -> bool:
+        case = self.store.get_case(case_id)
+        if case is None or case.status == "resolved" or self.followups is None:
+            return False
+        return self.followups.snooze_until(case_id, until) is not None
 
     def escalate(self, case_id: str, user: str, source: str) -> Change:
         return self.store.escalate(case_id, user, source)

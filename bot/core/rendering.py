@@ -210,6 +210,43 @@ class Renderer:
         return self._layout.get_template("text/answer.txt.j2").render(
             self.context("text", answer, case_id)).strip() + "\n"
 
+    # -- check-ins and the digest ---------------------------------------------------------
+
+    def checkin(self, channel: str, case_id: str, intent: str) -> Any:
+        """The follow-up question for a case, for `channel` (slack, teams or text)."""
+        ctx = {"title": self.catalog.title(intent), "value": json.dumps({"case_id": case_id, "intent": intent}),
+               "data": {"case_id": case_id, "intent": intent}}
+        if channel == "text":
+            return self._layout.get_template("text/checkin.txt.j2").render(ctx).strip()
+        rendered = json.loads(self._layout.get_template(f"{channel}/checkin.json.j2").render(ctx))
+        return fit_slack(rendered) if channel == "slack" else rendered
+
+    def digest(self, channel: str, digest: Any, max_groups: int | None = None) -> Any:
+        """The daily digest for `channel`; Slack shows at most 22 groups (2 blocks each, 50 in all)."""
+        if max_groups is None:
+            max_groups = 22 if channel == "slack" else 40
+        groups = [{"intent": g.intent, "title": g.title, "count": g.count, "shown": [CHANNELS[channel].escape(r) for r in g.shown],
+                   "more": g.more, "summary": self.kb_text(channel, g.summary, {}),
+                   "age": age_text(g.oldest, digest.generated_at)} for g in digest.groups]
+        ctx = {"total": digest.total, "groups": groups[:max_groups], "hidden_groups": max(0, len(groups) - max_groups),
+               "generated": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
+        if channel == "text":
+            return self._layout.get_template("text/digest.txt.j2").render(ctx).strip() + "\n"
+        rendered = json.loads(self._layout.get_template(f"{channel}/digest.json.j2").render(ctx))
+        return fit_slack(rendered) if channel == "slack" else fit_teams(rendered)
+
+
+def age_text(since: Any, now: Any) -> str:
+    """"3 days", "5 hours", "12 minutes": how long something has been open."""
+    if since is None:
+        return "unknown"
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    if minutes >= 120:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes" if minutes != 1 else "1 minute"
+
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"

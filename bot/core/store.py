@@ -179,12 +179,13 @@ class Case:
     updated_at: datetime
     resolved_at: datetime | None
     question: str | None = None
+    user_tz: str | None = None
 
     @classmethod
     def of(cls, row: CaseRow) -> "Case":
         return cls(row.id, row.platform, row.workspace, row.channel, row.thread, row.message, row.user,
                    row.intent, row.confidence, dict(row.entities or {}), row.status, row.failing_count,
-                   row.reply_ref, row.created_at, row.updated_at, row.resolved_at, row.question)
+                   row.reply_ref, row.created_at, row.updated_at, row.resolved_at, row.question, row.user_tz)
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,10 @@ class Store:
     def set_reply_ref(self, case_id: str, reply_ref: str) -> None:
         with self.session() as s:
             s.execute(update(CaseRow).where(CaseRow.id == case_id).values(reply_ref=reply_ref))
+
+    def set_user_tz(self, case_id: str, tz: str) -> None:
+        with self.session() as s:
+            s.execute(update(CaseRow).where(CaseRow.id == case_id).values(user_tz=tz[:64]))
 
     def case_in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> Case | None:
         """The newest case the bot is helping with in this thread, if any."""

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any, Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ..core.digest import resolve_group
 from ..core.rendering import Safe
 from ..core.store import Case
+from ..core.timerules import BusinessHours, tomorrow_morning, zone
 from . import translate as tr
 from .edge import Clicked, SlackEdge
 
@@ -20,11 +23,13 @@ log = logging.getLogger(__name__)
 
 
 class Buttons:
-    def __init__(self, edge: SlackEdge, admin_users: frozenset[str], retrain: Callable[[], dict] | None = None) -> None:
+    def __init__(self, edge: SlackEdge, admin_users: frozenset[str], retrain: Callable[[], dict] | None = None,
+                 hours: BusinessHours | None = None) -> None:
         self.edge = edge
         self.desk = edge.desk
         self.admin_users = admin_users
         self.retrain_model = retrain
+        self.hours = hours
 
     def say(self, key: str, **values: Any) -> str:
         return self.edge.say(key, **values)
@@ -153,6 +158,59 @@ class Buttons:
             return
         await client.chat_postMessage(channel=channel, text=self.say(
             "slack_retrained", examples=meta.get("examples", 0), accuracy=f"{meta.get('cv_accuracy', 0):.1%}"))
+
+    async def snooze_hour(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._snooze(body, client, lambda now, tz: now + timedelta(hours=1))
+
+    async def snooze_tomorrow(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._snooze(body, client, lambda now, tz: tomorrow_morning(now, tz, self.hours))
+
+    async def _snooze(self, body: dict[str, Any], client: AsyncWebClient, when: Callable) -> None:
+        c = Clicked.of(body)
+        case_id = c.value.get("case_id", "")
+        case = await asyncio.to_thread(self.desk.store.get_case, case_id) if case_id else None
+        if case is None:
+            return
+        tz = case.user_tz
+        if not tz:
+            try:
+                tz = (await client.users_info(user=c.user))["user"].get("tz")
+            except Exception:  # noqa: BLE001 - fall back to UTC
+                tz = None
+        now = self.desk.clock()
+        until = when(now, zone(tz))
+        if not await asyncio.to_thread(self.desk.snooze, case_id, until):
+            return
+        local = until.astimezone(zone(tz))
+        note = self.say("slack_snoozed", user=Safe(tr.safe_user_mention(c.user)),
+                        when=Safe(f"<!date^{int(until.timestamp())}^{{date_short_pretty}} at {{time}}|"
+                                  f"{local:%Y-%m-%d %H:%M}>"))
+        blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks, text=note)
+
+    async def digest_steps(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        intent = ((body.get("actions") or [{}])[0]).get("value", "")
+        if intent not in self.desk.catalog:
+            return
+        answer = self.desk.assistant.engine.answer_for(intent)
+        await self.edge.post(client, c.channel, c.message_ts, self.edge.renderer.slack(answer), None, None)
+
+    async def digest_resolve(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        intent = ((body.get("actions") or [{}])[0]).get("value", "")
+        if intent not in self.desk.catalog:
+            return
+        count = await asyncio.to_thread(resolve_group, self.desk.store, intent, self.desk.clock())
+        note = self.say("slack_group_resolved", user=Safe(tr.safe_user_mention(c.user)), count=count,
+                        title=self.desk.catalog.title(intent))
+        blocks = []
+        for block in c.blocks:
+            if block.get("type") == "actions" and block.get("block_id") == f"syncmedic_digest:{intent}":
+                block = {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
+            blocks.append(block)
+        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks,
+                                 text=(body.get("message") or {}).get("text") or note)
 
     async def _dm(self, client: AsyncWebClient, user: str) -> str:
         return (await client.conversations_open(users=user))["channel"]["id"]

@@ -87,6 +87,10 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
     app.action("syncmedic_pick_intent")(clicked(buttons.choose))
     app.action(re.compile(r"^syncmedic_choose_\d{1,2}$"))(clicked(buttons.choose))
     app.action("syncmedic_admin_retrain")(clicked(buttons.retrain))
+    app.action("syncmedic_snooze_hour")(clicked(buttons.snooze_hour))
+    app.action("syncmedic_snooze_tomorrow")(clicked(buttons.snooze_tomorrow))
+    app.action("syncmedic_digest_steps")(clicked(buttons.digest_steps))
+    app.action("syncmedic_digest_resolve")(clicked(buttons.digest_resolve))
 
     @app.event("app_home_opened")
     async def on_home(event: dict, client: AsyncWebClient, context: Any) -> None:
