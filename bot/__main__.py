@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -64,6 +65,10 @@ def _parse_line(raw: bytes, phrases) -> tuple[object, str | None, str | None]:
 
 
 def _plain_id(value: object) -> object:
+    """The id echoed back: JSON scalars as they came, anything else (or NaN/Infinity,
+    which JSON cannot carry) as its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     return value if isinstance(value, (str, int, float, bool)) or value is None else json.dumps(value)
 
 

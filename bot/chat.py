@@ -12,9 +12,9 @@ from .wiring import Core
 
 _FIXED = {"fixed", "fixed it", "it worked", "worked"}
 _FAILING = {"still failing", "failing", "didn't work", "did not work", "still broken"}
-_NOT_THIS = {"not this", "wrong", "not it", "none"}
+_NOT_THIS = {"not this", "wrong", "not it"}
 _QUIT = {"quit", "exit", "bye", ":q"}
-_PERSON = {"person", "human"}
+_PERSON = {"person", "human", "none", "none of these"}
 
 
 def run_chat(core: Core, settings: Settings, read: Callable[[str], str] = input,

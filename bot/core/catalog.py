@@ -19,8 +19,6 @@ SLOT_NAMES = (
     "product", "order", "bill", "invoice", "reference", "transaction", "account_code",
     "amount", "error_code", "customer", "supplier", "name", "currency",
 )
-# Unbounded repetition in a signature could make a hostile paste slow to match.
-_UNBOUNDED = re.compile(r"(?<!\\)[*+]|\{\d*,\}")
 
 
 class CatalogError(ValueError):
@@ -126,6 +124,18 @@ def _text(doc: dict, key: str, where: str, required: bool) -> str:
     return value
 
 
+def _multiline(doc: dict, key: str, where: str, required: bool) -> str:
+    """Like _text, but keeps line breaks (a meta answer may hold a list, one item a line)."""
+    value = doc.get(key) or ""
+    if not isinstance(value, str):
+        raise CatalogError(f"{where}: '{key}' must be text")
+    lines = [" ".join(line.split()) for line in value.strip().splitlines()]
+    value = "\n".join(lines).strip()
+    if required and not value:
+        raise CatalogError(f"{where}: '{key}' is required")
+    return value
+
+
 def _texts(doc: dict, key: str, where: str, required: bool) -> tuple[str, ...]:
     value = doc.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -135,13 +145,46 @@ def _texts(doc: dict, key: str, where: str, required: bool) -> tuple[str, ...]:
     return tuple(" ".join(v.split()) for v in value)
 
 
+def _repetition_problem(parsed: object, inside_repeat: bool = False) -> str | None:
+    """Why a parsed regex could backtrack badly: unbounded or nested repetition."""
+    from re import _constants as c  # the parser's own vocabulary; stable across 3.12+
+
+    for op, arg in parsed:  # type: ignore[attr-defined]
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            low, high, sub = arg
+            if high == c.MAXREPEAT:
+                return "unbounded repetition (* or +); use {1,N}"
+            if inside_repeat and high > 1:
+                return "repetition nested inside repetition"
+            found = _repetition_problem(sub, inside_repeat or high > 1)
+            if found:
+                return found
+        elif op == c.SUBPATTERN:
+            found = _repetition_problem(arg[-1], inside_repeat)
+            if found:
+                return found
+        elif op == c.BRANCH:
+            for branch in arg[1]:
+                found = _repetition_problem(branch, inside_repeat)
+                if found:
+                    return found
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            found = _repetition_problem(arg[1], inside_repeat)
+            if found:
+                return found
+    return None
+
+
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
-    if _UNBOUNDED.search(pattern):
-        raise CatalogError(f"{where}: pattern {pattern!r} has unbounded repetition; use {{1,N}}")
     try:
         compiled = re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
         raise CatalogError(f"{where}: pattern {pattern!r} is not a valid regex ({exc})") from None
+    from re import _parser
+
+    problem = _repetition_problem(_parser.parse(pattern, re.IGNORECASE))
+    if problem:
+        raise CatalogError(f"{where}: pattern {pattern!r} has {problem}")
     unknown = set(compiled.groupindex) - set(SLOT_NAMES)
     if unknown:
         raise CatalogError(f"{where}: unknown slot names {sorted(unknown)} in {pattern!r}")
@@ -191,7 +234,7 @@ def _load_intent(path: Path) -> Intent:
         causes=_texts(doc, "causes", where, problem and not variants),
         steps=_texts(doc, "steps", where, problem and not variants),
         escalate=_text(doc, "escalate", where, problem),
-        answer=_text(doc, "answer", where, not problem),
+        answer=_multiline(doc, "answer", where, not problem),
         signatures=tuple(signatures),
         variants=tuple(variants),
         related=tuple(str(r) for r in related),

@@ -15,7 +15,7 @@ from .answers import Answer, AnswerKind, Finding, Scored
 from .catalog import META_INTENTS, OUT_OF_SCOPE, Catalog
 from .model import TrainedModel
 from .entities import extract
-from .scan import SignatureHit, candidate_segments, find_signatures
+from .scan import WHOLE_MESSAGE_CHARS, SignatureHit, candidate_segments, find_signatures
 from .text import normalise
 
 SIGNATURE_CONFIDENCE = 0.99
@@ -73,10 +73,12 @@ class Engine:
         return sorted(per_segment, key=strength, reverse=True)
 
     def _finding(self, intent: str, confidence: float, text: str, source: str,
-                 slots: dict[str, str] | None = None, evidence: str = "") -> Finding:
+                 slots: dict[str, str] | None = None, evidence: str = "", alone: bool = True) -> Finding:
         context = evidence or text
         item = self.catalog[intent]
-        chosen = item.pick_variants(context)
+        # Which of two causes: the whole message may say it ("journal" on another line),
+        # unless other lines belong to other errors (several errors, or a long paste).
+        chosen = item.pick_variants(text if alone and len(text) <= WHOLE_MESSAGE_CHARS else context)
         return Finding(
             intent=intent,
             confidence=confidence,
@@ -88,11 +90,12 @@ class Engine:
 
     def _from_signatures(self, text: str, hits: list[SignatureHit], ranked: list[list[Scored]]) -> Answer:
         findings: list[Finding] = []
+        alone = len({h.intent for h in hits}) == 1
         for hit in hits:
             if any(f.intent == hit.intent for f in findings):
                 continue
             findings.append(self._finding(hit.intent, SIGNATURE_CONFIDENCE, text, "signature",
-                                          hit.slots, hit.evidence(text)))
+                                          hit.slots, hit.evidence(text), alone))
         findings += self._extra_segment_findings(text, ranked, {f.intent for f in findings})
         findings = findings[:MAX_FINDINGS]
         seen = {f.intent for f in findings}
@@ -122,11 +125,13 @@ class Engine:
         top = scores[0]
         closest = tuple(s for s in in_scope if s.intent not in META_INTENTS)[:3]
         if top.intent == OUT_OF_SCOPE or top.confidence < self.model.threshold:
-            doubt = max(1.0 - in_scope[0].confidence, next(s.confidence for s in scores if s.intent == OUT_OF_SCOPE))
+            refusal = next((s.confidence for s in scores if s.intent == OUT_OF_SCOPE), 0.0)
+            doubt = max(1.0 - (in_scope[0].confidence if in_scope else 0.0), refusal)
             return Answer(AnswerKind.OUT_OF_SCOPE, OUT_OF_SCOPE, doubt, closest)
         if top.intent in META_INTENTS:
             finding = Finding(top.intent, top.confidence)
             return Answer(AnswerKind.META, top.intent, top.confidence, tuple(in_scope[1:4]), {}, (finding,))
+        problems = [s for s in in_scope if s.intent not in META_INTENTS]
         close = [s for s in in_scope[1:3]
                  if s.intent not in META_INTENTS and top.confidence - s.confidence < self.model.margin]
         findings = [self._finding(top.intent, top.confidence, text, "model")]
@@ -137,7 +142,7 @@ class Engine:
             findings += self._extra_segment_findings(text, ranked, {top.intent})
             kind = AnswerKind.DIAGNOSIS
         primary = findings[0]
-        return Answer(kind, primary.intent, primary.confidence, tuple(in_scope[1:4]),
+        return Answer(kind, primary.intent, primary.confidence, tuple(p for p in problems if p.intent != top.intent)[:3],
                       primary.entities, tuple(findings[:MAX_FINDINGS]))
 
     def answer_for(self, intent: str, text: str = "") -> Answer:

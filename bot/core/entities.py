@@ -17,14 +17,22 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("invoice", re.compile(r"\b(INV-?\d{2,10})\b", _F)),
     ("bill", re.compile(r"\b((?:BILL|PO)-\d{2,10})\b", _F)),
     ("reference", re.compile(r"\b((?:JNL|JE|JRN|CN|CR|RET|PAY|PMT)-\d{2,10})\b", _F)),
-    ("invoice", re.compile(r"\binvoice\s{1,3}(?:no\.?|number|#)?\s{0,3}#?([A-Z0-9][A-Z0-9-]{1,20})\b", _F)),
-    ("bill", re.compile(r"\bbill\s{1,3}(?:no\.?|number|#)?\s{0,3}#?\"?([A-Z0-9][A-Z0-9-]{1,20}\d)\b", _F)),
-    ("product", re.compile(r"\b(?:product|item|sku)\s{1,3}(?:code\s{1,3})?[\"'`]?([A-Z0-9][A-Z0-9_./-]{1,40}[A-Z0-9])\b", _F)),
-    ("account_code", re.compile(r"\baccount\s{1,3}(?:code\s{1,3})?(?:no\.?\s{1,3}|number\s{1,3}|#\s{0,2})?\(?(\d{3,6}(?:-[A-Za-z][A-Za-z ]{0,30}[A-Za-z])?)\)?", _F)),
+    ("invoice", re.compile(r"\b(?i:invoice)\s{1,3}(?i:no\.?|number|#)?\s{0,3}#?((?=[A-Z0-9-]{0,20}\d)[A-Z0-9][A-Z0-9-]{1,20})\b")),
+    ("bill", re.compile(r"\b(?i:bill)\s{1,3}(?i:no\.?|number|#)?\s{0,3}#?\"?([A-Z0-9][A-Z0-9-]{1,20}\d)\b")),
+    # A product code, not a word: upper case or digits, with a digit or a separator in it.
+    ("product", re.compile(r"\b(?i:product|item|sku)\s{1,3}(?i:code\s{1,3})?[\"'`]?"
+                           r"((?=[A-Z0-9_./-]{0,40}[\d_./-])[A-Z0-9][A-Z0-9_./-]{1,40}[A-Z0-9])\b")),
+    ("product", re.compile(r"\b(?i:product|item)\s{1,3}[\"]([^\"\n]{2,80})[\"]")),
+    # "4000-Sales" or "1200-Inventory Asset": the name part is capitalised words only.
+    ("account_code", re.compile(r"\b(?i:account)\s{1,3}(?i:code\s{1,3})?(?i:no\.?\s{1,3}|number\s{1,3}|#\s{0,2})?\(?"
+                                r"(\d{3,6}(?:-[A-Z][A-Za-z]{0,25}(?: [A-Z][A-Za-z]{0,25}){0,3})?)\)?")),
     ("error_code", re.compile(r"\(\s{0,3}(-\d{3,6})\s{0,3}\)")),
     ("error_code", re.compile(r"\b(?:error|code|status)\s{0,3}:?\s{0,3}(4\d\d|5\d\d|-\d{4,6})\b", _F)),
     ("amount", re.compile(r"supplied value\s{0,3}:?\s{0,3}(-?[\d.,]{0,20}\d)", _F)),
     ("amount", re.compile(r"(?<![\w.])(-?[$€£]\s?\d{1,3}(?:,\d{3}){0,5}(?:\.\d{1,2})?|-?\d{1,3}(?:,\d{3}){0,5}\.\d{2})(?![\d])")),
+    # The sale's currency first (what the fix steps switch to), then any currency.
+    ("currency", re.compile(r"\b(?i:sale|sales|order|channel|store|shop|invoice|marketplace)\b[^.\n]{0,60}?"
+                            r"\b(USD|CAD|AUD|NZD|GBP|EUR|SGD|ZAR|JPY|CHF)\b")),
     ("currency", re.compile(r"\b(USD|CAD|AUD|NZD|GBP|EUR|SGD|ZAR|JPY|CHF)\b")),
     ("customer", re.compile(r"\bcustomer\s{1,3}(?:named\s{1,3}|called\s{1,3})?[\"']([^\"'\n]{2,60})[\"']", _F)),
     ("supplier", re.compile(r"\b(?:supplier|vendor)\s{1,3}(?:named\s{1,3}|called\s{1,3})?[\"']([^\"'\n]{2,60})[\"']", _F)),

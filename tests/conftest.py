@@ -1,0 +1,86 @@
+"""Shared fixtures: the real core (real intents/, training/, responses/) on a private data dir,
+and a tiny synthetic project for tests that need to train or break a model quickly.
+
+Training the real model takes tens of seconds, so the session trains it at most once: it
+copies a stored model that `stale_reason` says is current (the project's var/model, or the
+copy pytest's cache kept from an earlier run) and only otherwise builds one in the temp dir.
+Nothing here writes to var/, intents/ or training/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from bot.settings import Settings  # noqa: E402
+from bot.wiring import Core, build_core  # noqa: E402
+from tests.support import current_model_dir, make_tiny_root  # noqa: E402
+
+MODEL_CACHE_KEY = "syncmedic-model"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A private data dir whose model/ is current for the real intents/ and training/."""
+    data = tmp_path_factory.mktemp("data")
+    cache = getattr(request.config, "cache", None)
+    cache_dir = Path(cache.mkdir(MODEL_CACHE_KEY)) if cache is not None else None
+    for source in (PROJECT_ROOT / "var" / "model", cache_dir):
+        if source is not None and current_model_dir(source, PROJECT_ROOT):
+            shutil.copytree(source, data / "model")
+            break
+    copied = (data / "model").exists()
+    # Loads a current model as is; builds one into data/model otherwise.
+    build_core(Settings.from_env({"SYNCMEDIC_DATA_DIR": str(data)}))
+    assert current_model_dir(data / "model", PROJECT_ROOT)
+    if not copied and cache_dir is not None:  # keep it for the next run (git-ignored cache)
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        shutil.copytree(data / "model", cache_dir)
+    return data
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return Settings.from_env({"SYNCMEDIC_DATA_DIR": str(data_dir), "MODEL_STALE": "refuse"})
+
+
+@pytest.fixture(scope="session")
+def core(settings: Settings) -> Core:
+    """The real core; MODEL_STALE=refuse, because data_dir has already made the model current."""
+    return build_core(settings)
+
+
+@pytest.fixture(scope="session")
+def catalog(core: Core):
+    return core.catalog
+
+
+@pytest.fixture(scope="session")
+def cli_env(data_dir: Path) -> dict[str, str]:
+    """Environment for `python -m bot` subprocesses: real root, the session's current model,
+    and MODEL_STALE=refuse so a subprocess can never quietly spend time retraining."""
+    return {"SYNCMEDIC_ROOT": str(PROJECT_ROOT), "SYNCMEDIC_DATA_DIR": str(data_dir), "MODEL_STALE": "refuse"}
+
+
+@pytest.fixture
+def tiny_root(tmp_path: Path) -> Path:
+    """The tiny synthetic project, untrained."""
+    return make_tiny_root(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(root, data_dir): the tiny synthetic project with a model built once per session.
+    Tests must not edit it; use tests.support.copy_trained for a private copy."""
+    base = tmp_path_factory.mktemp("tiny")
+    root = make_tiny_root(base / "project")
+    data = base / "data"
+    build_core(Settings.from_env({"SYNCMEDIC_ROOT": str(root), "SYNCMEDIC_DATA_DIR": str(data)}))
+    return root, data

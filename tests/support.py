@@ -1,0 +1,162 @@
+"""Helpers shared by the tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Iterator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def current_model_dir(folder: Path, root: Path) -> bool:
+    """True when `folder` holds a complete model built from root's intents/ and training/."""
+    from bot.core.model_store import ModelPaths, stale_reason
+
+    paths = ModelPaths(folder)
+    if not (paths.meta.is_file() and paths.model.is_file()):
+        return False
+    try:
+        meta = json.loads(paths.meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return stale_reason(meta, root / "intents", root / "training") is None
+
+
+def run_bot(args: list[str], *, stdin: bytes | str = b"", env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
+    """`python -m bot ARGS` from the project root, in an environment the test controls."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("SYNCMEDIC_") and k not in ("MODEL_STALE", "PORT", "DATABASE_URL")}
+    base.update({"PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    base.update(env or {})
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=data, capture_output=True,
+                          cwd=PROJECT_ROOT, env=base, timeout=timeout)
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON-like value (keys included)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from strings(k)
+            yield from strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from strings(v)
+
+
+def strict_json(line: str) -> Any:
+    """json.loads that refuses NaN and Infinity, which are not JSON."""
+    def bad_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    return json.loads(line, parse_constant=bad_constant)
+
+
+# -- a tiny synthetic project ------------------------------------------------------------
+
+TINY_INTENTS = {
+    "widget_stuck": """\
+        id: widget_stuck
+        kind: problem
+        title: A widget is stuck in the queue
+        summary: Nudge the widget and sync again.
+        section: Widgets stuck
+        means: The widget {{ product|em("in question") }} has not left the queue.
+        causes:
+          - The widget queue is paused.
+        steps:
+          - Open **Widgets** and find {{ product|em("the widget") }}.
+          - Click **Resume queue**.
+        escalate: Ask the widget team if it stays stuck.
+        signatures:
+          - pattern: 'Widget "?(?P<product>[^"\\n]{1,40}?)"? is stuck in the queue'
+        related: [gadget_lost]
+        """,
+    "gadget_lost": """\
+        id: gadget_lost
+        kind: problem
+        title: A gadget went missing on the way
+        summary: Trace the gadget shipment and resend it.
+        section: Lost gadgets
+        means: A gadget left the warehouse but never arrived at the store.
+        causes:
+          - The courier lost the gadget parcel.
+        steps:
+          - Look up the courier tracking number.
+          - Resend the gadget.
+        escalate: Ask logistics if the courier cannot find it.
+        related: [widget_stuck]
+        """,
+    "ledger_locked": """\
+        id: ledger_locked
+        kind: problem
+        title: The ledger is locked for that month
+        summary: Unlock the month, post, then lock it again.
+        section: Locked ledger months
+        means: The ledger month is closed, so new postings into it are refused.
+        causes:
+          - Someone closed the month in the ledger.
+        steps:
+          - Unlock the month in **Ledger settings**.
+          - Post the entry again.
+        escalate: Ask the accountant before reopening a closed month.
+        related: []
+        """,
+}
+
+TINY_EXAMPLES = {
+    "widget_stuck": [
+        "my widget is stuck in the queue", "widget queue will not move", "the widget has been queued for hours",
+        "widgets are not leaving the queue", "stuck widget again", "widget W-12 stuck", "queue of widgets frozen",
+        "why is the widget still queued", "widget never leaves the queue", "queued widget stuck since monday",
+    ],
+    "gadget_lost": [
+        "the gadget never arrived", "gadget parcel lost by courier", "where is my gadget shipment",
+        "gadget missing in transit", "lost gadget delivery", "courier lost the gadget", "gadget did not reach the store",
+        "gadget shipment vanished", "tracking shows gadget lost", "our gadget order went missing",
+    ],
+    "ledger_locked": [
+        "ledger month is locked", "cannot post into a closed ledger month", "ledger refuses postings for march",
+        "the ledger is closed for that period", "locked ledger month error", "posting fails because month is closed",
+        "ledger says period locked", "month closed in the ledger", "how to unlock the ledger month",
+        "ledger lock blocks the entry",
+    ],
+    "out_of_scope": [
+        "what is the weather like", "recommend a film", "my cat is hungry", "how tall is mount everest",
+        "play some music", "tell me a joke", "best pizza in town", "how do I knit a scarf",
+        "what time is the football on", "translate hello into french",
+    ],
+}
+
+
+def make_tiny_root(root: Path) -> Path:
+    """A minimal project root (intents/, training/, responses/) that trains in seconds."""
+    (root / "intents").mkdir(parents=True)
+    for intent_id, text in TINY_INTENTS.items():
+        (root / "intents" / f"{intent_id}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    for folder in ("examples", "heldout", "corrections"):
+        (root / "training" / folder).mkdir(parents=True)
+    for intent_id, examples in TINY_EXAMPLES.items():
+        doc = {"intent": intent_id, "examples": examples}
+        (root / "training" / "examples" / f"{intent_id}.yaml").write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        held = {"intent": intent_id, "examples": [examples[0] + " please help"]}
+        (root / "training" / "heldout" / f"{intent_id}.yaml").write_text(json.dumps(held, indent=1), encoding="utf-8")
+    shutil.copytree(PROJECT_ROOT / "responses", root / "responses")
+    return root
+
+
+def copy_trained(src: tuple[Path, Path], dest: Path) -> tuple[Path, Path]:
+    """A private, editable copy of a trained tiny project: (root, data_dir)."""
+    root, data = src
+    shutil.copytree(root, dest / "project")
+    shutil.copytree(data, dest / "data")
+    return dest / "project", dest / "data"

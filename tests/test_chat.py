@@ -1,0 +1,87 @@
+"""The terminal conversation, in process: run_chat takes its read and write functions.
+
+A stub assistant returns fixed CHOICE / OUT_OF_SCOPE answers so the follow-up replies are
+tested without depending on what the model makes of a phrase."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.chat import run_chat
+from bot.core.answers import Answer, AnswerKind, Finding, Scored
+from bot.core.assistant import Reply
+from bot.core.rendering import Phrases
+
+CHOICE = Answer(AnswerKind.CHOICE, "pending_products_tax_rule", 0.45, (Scored("sale_cogs_pending", 0.41),), {},
+                (Finding("pending_products_tax_rule", 0.45), Finding("sale_cogs_pending", 0.41)))
+OUT_OF_SCOPE = Answer(AnswerKind.OUT_OF_SCOPE, "out_of_scope", 0.9,
+                      (Scored("qbo_disconnected", 0.05), Scored("unauthorized_401", 0.03)))
+
+
+class FixedAssistant:
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+    def handle(self, message) -> Reply:
+        return Reply(self.answer)
+
+
+def converse(core, settings, lines: list[str], answer: Answer | None = None) -> list[str]:
+    if answer is not None:
+        core = dataclasses.replace(core, assistant=FixedAssistant(answer))
+    pending = list(lines)
+    said: list[str] = []
+
+    def read(_prompt: str) -> str:
+        if not pending:
+            raise EOFError
+        return pending.pop(0)
+
+    assert run_chat(core, settings, read=read, write=said.append) == 0
+    return said
+
+
+@pytest.fixture(scope="module")
+def phrases(settings):
+    return Phrases(settings.responses_dir)
+
+
+def test_picking_a_number_after_a_choice(core, settings):
+    said = converse(core, settings, ["SO-00412 is pending", "2"], CHOICE)
+    assert said[1].startswith("I can see a couple of possibilities")
+    assert said[2].startswith(core.catalog.title("sale_cogs_pending"))
+    assert "*" not in said[2]
+    assert "SO-00412" in said[2]  # the specifics of the original message carry over
+
+
+def test_number_out_of_range(core, settings, phrases):
+    said = converse(core, settings, ["pending", "7"], CHOICE)
+    assert said[2] == phrases("chat_pick_range", count=2)
+
+
+def test_none_after_a_choice_asks_a_person(core, settings, phrases):
+    said = converse(core, settings, ["pending", "none"], CHOICE)
+    assert said[2] == phrases("chat_escalate")
+
+
+def test_person_after_out_of_scope(core, settings, phrases):
+    said = converse(core, settings, ["something odd", "person"], OUT_OF_SCOPE)
+    assert "Closest topics I do know" in said[1]
+    assert said[2] == phrases("chat_escalate")
+
+
+def test_number_after_out_of_scope_shows_that_topic(core, settings):
+    said = converse(core, settings, ["something odd", "2"], OUT_OF_SCOPE)
+    assert said[2].startswith(core.catalog.title("unauthorized_401"))
+
+
+def test_feedback_before_any_question(core, settings, phrases):
+    said = converse(core, settings, ["still failing", "not this", "person"])
+    assert said[1:] == [phrases("chat_no_previous")] * 3 + [""]
+
+
+def test_quit_ends_without_reading_more(core, settings, phrases):
+    said = converse(core, settings, ["quit", "hi"])
+    assert said == [phrases("chat_welcome")]
