@@ -46,6 +46,7 @@ class Services:
     socket_mode: Any = None
     clockwork: Clockwork | None = None
     scheduler: Any = None         # APScheduler, when this process runs the scheduler
+    http: Any = None              # the shared aiohttp.ClientSession for Slack's Web API
     tasks: list[asyncio.Task] = field(default_factory=list)
 
     def notifiers(self) -> dict[str, Any]:
@@ -171,6 +172,15 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
                 app.router.add_get("/slack/oauth_redirect", _slack_events)
 
     async def start(app: web.Application) -> None:
+        await asyncio.to_thread(core.renderer.warm_up)
+        if services.bolt is not None:
+            # One connection pool for every Web API call (bolt's per-request clients share it).
+            import aiohttp
+
+            services.http = aiohttp.ClientSession()
+            services.bolt.client.session = services.http
+            if hasattr(services.slack.clients, "session"):
+                services.slack.clients.session = services.http
         if background:
             services.tasks.append(asyncio.create_task(_recovery_loop(services)))
             if settings.scheduler and services.clockwork is not None:
@@ -192,6 +202,8 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
             await services.socket_mode.close_async()
         if services.slack is not None:
             await services.slack.close()
+        if services.http is not None:
+            await services.http.close()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)

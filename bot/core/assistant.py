@@ -41,6 +41,11 @@ class Assistant:
         self.renderer = renderer
 
     def handle(self, message: Message) -> Reply:
-        if message.chosen_intent:
-            return Reply(self.engine.answer_for(message.chosen_intent, message.text))
-        return Reply(self.engine.diagnose(message.text))
+        return self.handle_many([message])[0]
+
+    def handle_many(self, messages: list[Message]) -> list[Reply]:
+        """Several messages at once: one model call for all of them (the cheap path)."""
+        free = [m for m in messages if not m.chosen_intent]
+        answers = iter(self.engine.diagnose_many([m.text for m in free]))
+        return [Reply(self.engine.answer_for(m.chosen_intent, m.text)) if m.chosen_intent else Reply(next(answers))
+                for m in messages]

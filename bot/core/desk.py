@@ -58,16 +58,27 @@ class Desk:
         return self.assistant.engine.catalog
 
     def diagnose(self, text: str, where: Where) -> Diagnosed:
-        answer = self.assistant.handle(Message(text, where.platform, where.user, where.channel, where.thread)).answer
-        case = None
-        if answer.kind in TRACKED:
-            case = self.store.open_case(
-                platform=where.platform, workspace=where.workspace, channel=where.channel, thread=where.thread,
-                message=where.message, user=where.user, intent=answer.intent, confidence=answer.confidence,
-                entities=answer.entities, question=text)
-            if self.followups is not None:
-                self.followups.schedule(case.id, self.clock())
-        return Diagnosed(answer, case)
+        return self.diagnose_many([(text, where)])[0]
+
+    def diagnose_many(self, items: list[tuple[str, Where]]) -> list[Diagnosed]:
+        """Answer several messages: one model call, and their cases (with first check-ins) in one
+        transaction. This is how a burst of Slack events is answered quickly."""
+        return self.open_cases_for(items, self.answer_many([text for text, _ in items]))
+
+    def answer_many(self, texts: list[str]) -> list[Answer]:
+        """The CPU half: what each message is."""
+        return [reply.answer for reply in self.assistant.handle_many([Message(t) for t in texts])]
+
+    def open_cases_for(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
+        """The database half: a case (and its first check-in) for every answer worth tracking."""
+        tracked = [i for i, answer in enumerate(answers) if answer.kind in TRACKED]
+        specs = [dict(platform=w.platform, workspace=w.workspace, channel=w.channel, thread=w.thread,
+                      message=w.message, user=w.user, intent=answers[i].intent, confidence=answers[i].confidence,
+                      entities=answers[i].entities, question=items[i][0])
+                 for i in tracked for w in [items[i][1]]]
+        due = self.clock() + self.followups.after if self.followups is not None else None
+        cases = dict(zip(tracked, self.store.open_cases(specs, due)))
+        return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
 
     def fixed(self, case_id: str, user: str, source: str) -> Change:
         return self.store.resolve(case_id, user, source)

@@ -54,7 +54,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .store import OPEN, RESOLVED, Store, SyncErrorRow
@@ -63,6 +63,7 @@ MESSAGE_CHARS = 1_000          # message text kept in the database
 KIND_CHARS = 64                # sync_errors.kind
 REFERENCE_CHARS = 128          # sync_errors.reference
 LOAD_CHUNK = 400               # keys per SELECT of existing rows (2 bound parameters each)
+FULL_SCAN_FACTOR = 4           # read the whole table when it has at most this many rows per key
 WRITE_CHUNK = 5_000            # rows per executemany
 ATTEMPTS = 3                   # a concurrent import inserted the same new key: plan again
 HEADER_SEARCH_LINES = 10       # a title line or two above the header is tolerated
@@ -202,8 +203,25 @@ def _zone(text: str | None) -> timezone:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
+def _fixed_width(text: str) -> tuple[int, int, int, int, int, int] | None:
+    """The common fixed-width forms, read without a regex: "01/03/2026", "01/03/2026 09:15" and
+    "01/03/2026 09:15:07" (/ - or .): (first, second, year, hour, minute, second)."""
+    n = len(text)
+    if n not in (10, 16, 19) or text[2] not in "/.-" or text[5] != text[2]:
+        return None
+    if n > 10 and (text[10] != " " or text[13] != ":" or (n == 19 and text[16] != ":")):
+        return None
+    h, mi, sec = text[11:13], text[14:16], text[17:19]
+    if not (text[0:2] + text[3:5] + text[6:10] + h + mi + sec).isdecimal():
+        return None
+    return int(text[0:2]), int(text[3:5]), int(text[6:10]), int(h or 0), int(mi or 0), int(sec or 0)
+
+
 def _numeric_parts(text: str) -> tuple[int, int] | None:
     """(first, second) numbers of a d/m/y or m/d/y date, for guessing the file's order."""
+    fixed = _fixed_width(text)
+    if fixed:
+        return fixed[0], fixed[1]
     m = _NUMERIC.fullmatch(text.strip())
     if not m or len(m["a"]) == 4:
         return None
@@ -225,6 +243,16 @@ def parse_date(text: str, day_first: bool = True) -> datetime | None:
     """A timezone-aware datetime, or None when `text` is not a date we can read."""
     text = text.strip()
     if not text:
+        return None
+    fixed = _fixed_width(text)
+    if fixed:
+        a, b, year, hour, minute, second = fixed
+        day, month = (a, b) if day_first else (b, a)
+        for d, m in ((day, month), (month, day)):  # 25/12 in a month-first file: the only reading
+            try:
+                return datetime(year, m, d, hour, minute, second, tzinfo=timezone.utc)
+            except ValueError:
+                pass
         return None
     if text[:4].isdigit() and len(text) >= 8 and text[4] in "-0123456789":
         try:
@@ -310,47 +338,67 @@ class _RowMaker:
     def __init__(self, day_first: bool = True) -> None:
         self.day_first = day_first
         self._dates: dict[str, datetime | None] = {}
+        self._statuses: dict[str, tuple[bool, bool]] = {}  # status -> (success, says "processing errors")
+        self._kinds: dict[str, str] = {}
 
-    def date(self, value: Any) -> tuple[datetime | None, str | None]:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            parsed = _epoch(float(value))
-            return (parsed, None) if parsed else (None, f"date {value!r} is out of range")
-        text = _text(value)
-        if text is None:
-            return None, "date must be text"
-        text = text.strip()
-        if not text:
-            return None, None
-        if text not in self._dates:
-            self._dates[text] = parse_date(text, self.day_first)
-        parsed = self._dates[text]
-        return (parsed, None) if parsed else (None, f"date {_clip(text)!r} is not a date I can read")
+    def date(self, text: str) -> tuple[datetime | None, str | None]:
+        try:
+            parsed = self._dates[text]
+        except KeyError:
+            parsed = self._dates[text] = parse_date(text, self.day_first)
+        if parsed is None and text.strip():
+            return None, f"date {_clip(text.strip())!r} is not a date I can read"
+        return parsed, None
 
-    def make(self, number: int, values: Mapping[str, Any]) -> Row | str:
-        """A Row, or the reason this row cannot be used."""
+    def make_json(self, number: int, values: Mapping[str, Any]) -> Row | str:
         texts = {}
         for name in ("type", "reference", "status", "message"):
             text = _text(values.get(name))
             if text is None:
                 return f"{name} must be text"
-            texts[name] = text.strip()
-        kind, reference, status = " ".join(texts["type"].split()), texts["reference"], texts["status"]
-        missing = [name for name, value in (("type", kind), ("reference", reference), ("status", status)) if not value]
-        if missing:
+            texts[name] = text
+        date = values.get("date")
+        if isinstance(date, (int, float)) and not isinstance(date, bool):
+            when = _epoch(float(date))
+            if when is None:
+                return f"date {date!r} is out of range"
+            made = self.make(number, "", texts["type"], texts["reference"], texts["status"], texts["message"])
+            if isinstance(made, Row):
+                made.date = when
+            return made
+        date_text = _text(date)
+        if date_text is None:
+            return "date must be text"
+        return self.make(number, date_text, texts["type"], texts["reference"], texts["status"], texts["message"])
+
+    def make(self, number: int, date_text: str, kind: str, reference: str, status: str, message: str) -> Row | str:
+        """A Row, or the reason this row cannot be used."""
+        try:
+            kind = self._kinds[kind]
+        except KeyError:
+            kind = self._kinds[kind] = " ".join(kind.split())
+        reference, status = reference.strip(), status.strip()
+        if not (kind and reference and status):
+            missing = [n for n, v in (("type", kind), ("reference", reference), ("status", status)) if not v]
             return "no " + " or ".join(missing)
         if len(kind) > KIND_CHARS:
             return f"type is longer than {KIND_CHARS} characters"
         if len(reference) > REFERENCE_CHARS:
             return f"reference is longer than {REFERENCE_CHARS} characters"
-        date, problem = self.date(values.get("date"))
+        date, problem = self.date(date_text) if date_text else (None, None)
         if problem:
             return problem
-        message = texts["message"]
-        if _PROCESSING_ERRORS.search(status) or (message and _PROCESSING_ERRORS.search(message)):
-            error: bool | None = True  # "Completed with processing errors": may never have reached QuickBooks
-            message = message or status
-        elif status_is_success(status):
-            error = False
+        message = message.strip()
+        try:
+            success, processing = self._statuses[status]
+        except KeyError:
+            success, processing = self._statuses[status] = (status_is_success(status),
+                                                             bool(_PROCESSING_ERRORS.search(status)))
+        error: bool | None
+        if processing:
+            error, message = True, message or status  # "Completed with processing errors"
+        elif success:
+            error = bool(message) and bool(_PROCESSING_ERRORS.search(message))  # Completed + "Processing errors"
         else:
             error = True if message else None  # e.g. Pending with no message: only queued
         return Row(number, kind, reference, date, error, message)
@@ -382,16 +430,17 @@ def read_text(source: str | os.PathLike | IO) -> str:
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, int, list[str] | str]]:
     """(first line, last line, fields or the csv error) for each record of `text`."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
     while True:
-        start = reader.line_num + 1
         try:
-            fields = next(reader)
-        except StopIteration:
+            for fields in reader:  # the reader carries on after a bad record
+                end = reader.line_num
+                yield start, end, fields
+                start = end + 1
             return
         except csv.Error as exc:
             yield start, reader.line_num, str(exc)
-            continue
-        yield start, reader.line_num, fields
+            start = reader.line_num + 1
 
 
 def _find_header(text: str) -> tuple[str, int, list[str]]:
@@ -456,13 +505,16 @@ def parse_csv(source: str | os.PathLike | IO) -> ParsedRows:
     date_column = columns.get("date")
     maker = _RowMaker(day_first_for({f[date_column] for _n, f in raw} if date_column is not None else ()))
     rows: list[Row] = []
+    c_type, c_ref, c_status = columns["type"], columns["reference"], columns["status"]
+    c_date, c_message = columns.get("date"), columns.get("message")
+    make = maker.make
     for number, fields in raw:
-        values = {name: fields[index] if index < len(fields) else "" for name, index in columns.items()}
-        made = maker.make(number, values)
-        if isinstance(made, str):
-            problems.append((number, made))
+        made = make(number, fields[c_date] if c_date is not None else "", fields[c_type], fields[c_ref],
+                    fields[c_status], fields[c_message] if c_message is not None else "")
+        if made.__class__ is str:
+            problems.append((number, made))  # type: ignore[arg-type]
         else:
-            rows.append(made)
+            rows.append(made)  # type: ignore[arg-type]
     problems.sort()
     return ParsedRows(rows, problems, rows_read, "line")
 
@@ -496,7 +548,7 @@ def parse_json_rows(payload: Any) -> ParsedRows:
     maker = _RowMaker(day_first_for(v["date"] for _n, v in mapped if isinstance(v.get("date"), str)))
     rows: list[Row] = []
     for number, values in mapped:
-        made = maker.make(number, values)
+        made = maker.make_json(number, values)
         if isinstance(made, str):
             problems.append((number, made))
         else:
@@ -524,6 +576,10 @@ class _State:
     confidence: float
     entities: dict | None
     text: str = ""        # the full message of the sighting it came from, for classification
+
+    def copy(self) -> "_State":
+        return _State(self.id, self.status, self.occurrences, self.first_seen, self.last_seen, self.resolved_at,
+                      self.message, self.intent, self.confidence, self.entities, self.text)
 
     def values(self) -> tuple:
         return (self.status, self.occurrences, self.first_seen, self.last_seen, self.resolved_at, self.message)
@@ -595,26 +651,47 @@ def plan(rows: Sequence[Row], existing: Mapping[tuple[str, str], _State], now: d
         else:
             by_key.setdefault((row.kind, row.reference), []).append(row)
     inserts, updates = [], []
-    for key in sorted(by_key):
-        events = by_key[key]
+    for key, events in by_key.items():
         before = existing.get(key)
-        state = _State(**{k: getattr(before, k) for k in _State.__slots__}) if before else None
-        dated = sorted((r for r in events if r.date is not None), key=lambda r: (r.date, not r.error, r.line))
-        for row in dated:
-            if row.error:
-                state = _error(state, row, row.date, counts, True)  # type: ignore[arg-type]
+        if before is None and not any(r.error for r in events):
+            counts["skipped"] += len(events)  # successes for entries that never failed: the common case
+            continue
+        state = before.copy() if before is not None else None
+        if len(events) == 1:
+            row = events[0]
+            if row.date is None:
+                state = _undated(state, events, now, counts)
+            elif row.error:
+                state = _error(state, row, row.date, counts, True)
             else:
-                _success(state, row.date, counts)  # type: ignore[arg-type]
-        undated = [r for r in events if r.date is None]
-        if undated:
-            state = _undated(state, undated, now, counts)
+                _success(state, row.date, counts)
+        else:
+            dated = [r for r in events if r.date is not None]
+            dated.sort(key=_in_time)
+            for row in dated:
+                if row.error:
+                    state = _error(state, row, row.date, counts, True)  # type: ignore[arg-type]
+                else:
+                    _success(state, row.date, counts)  # type: ignore[arg-type]
+            if len(dated) < len(events):
+                state = _undated(state, [r for r in events if r.date is None], now, counts)
         if state is None:
             continue
         if before is None:
             inserts.append((key, state))
         elif state.values() != before.values():
             updates.append((key, state))
+    inserts.sort(key=_first)  # a consistent order: concurrent imports lock and insert keys alike
+    updates.sort(key=_first)
     return _Plan(inserts, updates, counts)
+
+
+def _in_time(row: Row) -> tuple:
+    return (row.date, not row.error, row.line)  # at equal times errors first, so a success wins
+
+
+def _first(item: tuple) -> Any:
+    return item[0]
 
 
 def _undated(state: _State | None, rows: list[Row], now: datetime, counts: dict[str, int]) -> _State | None:
@@ -643,16 +720,28 @@ _TABLE = SyncErrorRow.__table__
 
 
 def _load(conn, keys: Sequence[tuple[str, str]], lock: bool) -> dict[tuple[str, str], _State]:
+    """The tracked errors for `keys`. When the table is not much bigger than the file, one
+    scan of it is cheaper than looking the keys up a few hundred at a time."""
     found: dict[tuple[str, str], _State] = {}
+    if not keys:
+        return found
     t = _TABLE.c
-    for at in range(0, len(keys), LOAD_CHUNK):
-        chunk = keys[at: at + LOAD_CHUNK]
-        query = (select(t.kind, t.reference, *(t[c] for c in _COLUMNS))
-                 .where(tuple_(t.kind, t.reference).in_(chunk)).order_by(t.kind, t.reference))
+    columns = select(t.kind, t.reference, *(t[c] for c in _COLUMNS))
+    total = conn.execute(select(func.count()).select_from(_TABLE)).scalar_one()
+    if total <= FULL_SCAN_FACTOR * len(keys):
+        wanted = set(keys)
+        queries = [columns.order_by(t.kind, t.reference)]
+    else:
+        wanted = None
+        queries = [columns.where(tuple_(t.kind, t.reference).in_(keys[at: at + LOAD_CHUNK]))
+                   .order_by(t.kind, t.reference) for at in range(0, len(keys), LOAD_CHUNK)]
+    for query in queries:
         if lock:
             query = query.with_for_update()
         for row in conn.execute(query):
-            found[(row.kind, row.reference)] = _State(*row[2:], text=row.message)
+            key = (row[0], row[1])
+            if wanted is None or key in wanted:
+                found[key] = _State(*row[2:], text=row[8])
     return found
 
 
@@ -709,12 +798,14 @@ def import_rows(store: Store, engine: Classifier, parsed: ParsedRows, *, source:
     with store.engine.connect() as conn:
         with conn.begin():
             snapshot = _load(conn, keys, lock=False)
-    _classify(engine, plan(parsed.rows, snapshot, now), cache)
+    first = plan(parsed.rows, snapshot, now)
+    _classify(engine, first, cache)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with store.session() as s:
                 conn = s.connection()
-                final = plan(parsed.rows, _load(conn, keys, lock=True), now)
+                current = _load(conn, keys, lock=True)
+                final = first if current == snapshot else plan(parsed.rows, current, now)
                 _classify(engine, final, cache)
                 _write(conn, final, source)
             break

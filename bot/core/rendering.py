@@ -137,6 +137,21 @@ class Renderer:
 
     # -- knowledge-base text -------------------------------------------------------------
 
+    def warm_up(self, channels: tuple[str, ...] = ("slack", "teams", "text")) -> int:
+        """Compile every knowledge-base snippet now (a server does this at start-up, so the
+        first reply of each kind does not pay for it)."""
+        count = 0
+        for intent in self.catalog.intents.values():
+            sources = [intent.summary, intent.means, intent.escalate, intent.answer, *intent.causes, *intent.steps]
+            sources += [text for v in intent.variants for text in (*v.causes, *v.steps)]
+            for channel in channels:
+                for source in filter(None, sources):
+                    self.kb_text(channel, source, {})
+                    count += 1
+        for name in self._layout.list_templates():
+            self._layout.get_template(name)
+        return count
+
     def kb_text(self, channel: str, source: str, entities: dict[str, str]) -> str:
         key = (channel, source)
         template = self._kb_cache.get(key)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint,
-                        create_engine, event, null, select, update)
+                        bindparam, create_engine, event, insert, null, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -252,16 +252,32 @@ class Store:
 
     def record_event(self, platform: str, workspace: str, channel: str, message: str, *,
                      event_id: str = "", kind: str = "", payload: dict | None = None) -> int | None:
-        """Record an incoming message; None if the same message was already recorded."""
+        """Record an incoming message; None if the same message was already recorded.
+
+        On the acknowledgement's critical path, so it is one Core INSERT, not an ORM session.
+        """
         try:
-            with self.session() as s:
-                row = EventRow(platform=platform, workspace=workspace, channel=channel, message=message,
-                               event_id=event_id, kind=kind, payload=payload, received_at=self.clock())
-                s.add(row)
-                s.flush()
-                return row.id
+            with self.engine.begin() as conn:
+                result = conn.execute(insert(EventRow).values(
+                    platform=platform, workspace=workspace, channel=channel, message=message, event_id=event_id,
+                    kind=kind, payload=payload, status="received", attempts=0, received_at=self.clock()))
+                return int(result.inserted_primary_key[0])
         except IntegrityError:
             return None
+
+    def answered(self, done: list[tuple[str | None, str, int]]) -> None:
+        """After replies were posted: (case id or None, reply ref, event row) in one transaction."""
+        if not done:
+            return
+        now = self.clock()
+        with self.engine.begin() as conn:
+            refs = [{"cid": c, "ref": r} for c, r, _ in done if c and r]
+            if refs:
+                conn.execute(update(CaseRow).where(CaseRow.id == bindparam("cid")).values(reply_ref=bindparam("ref")),
+                             refs)
+            conn.execute(update(EventRow).where(EventRow.id == bindparam("eid"))
+                         .values(status="done", done_at=now, payload=null()),
+                         [{"eid": row} for _, _, row in done if row is not None])
 
     def finish_event(self, event_id: int, status: str = "done") -> None:
         with self.session() as s:
@@ -288,14 +304,28 @@ class Store:
     # -- cases -------------------------------------------------------------------------
 
     def open_case(self, *, platform: str, workspace: str, channel: str, thread: str, message: str, user: str,
-                  intent: str, confidence: float, entities: dict[str, str], question: str) -> Case:
+                  intent: str, confidence: float, entities: dict[str, str], question: str,
+                  followup_due: datetime | None = None) -> Case:
+        return self.open_cases([dict(platform=platform, workspace=workspace, channel=channel, thread=thread,
+                                     message=message, user=user, intent=intent, confidence=confidence,
+                                     entities=entities, question=question)], followup_due)[0]
+
+    def open_cases(self, specs: list[dict[str, Any]], followup_due: datetime | None = None) -> list[Case]:
+        """Open several cases (and their first check-ins) in one transaction."""
         now = self.clock()
-        row = CaseRow(id=str(uuid.uuid4()), platform=platform, workspace=workspace, channel=channel, thread=thread,
-                      message=message, user=user, intent=intent, confidence=confidence, entities=entities,
-                      question=question[:QUESTION_CHARS], status=OPEN, created_at=now, updated_at=now)
-        with self.session() as s:
-            s.add(row)
-        return Case.of(row)
+        rows = [dict(spec, id=str(uuid.uuid4()), question=spec["question"][:QUESTION_CHARS], status=OPEN,
+                     failing_count=0, reply_ref="", created_at=now, updated_at=now, resolved_at=None, user_tz=None)
+                for spec in specs]
+        if not rows:
+            return []
+        with self.engine.begin() as conn:
+            conn.execute(insert(CaseRow), rows)
+            if followup_due is not None:
+                conn.execute(insert(FollowupRow), [{"case_id": r["id"], "due_at": followup_due, "status": "pending",
+                                                    "attempts": 0, "ref": ""} for r in rows])
+        return [Case(r["id"], r["platform"], r["workspace"], r["channel"], r["thread"], r["message"], r["user"],
+                     r["intent"], r["confidence"], dict(r["entities"] or {}), OPEN, 0, "", now, now, None,
+                     r["question"], None) for r in rows]
 
     def get_case(self, case_id: str) -> Case | None:
         with self.session() as s:

@@ -40,7 +40,7 @@ class Buttons:
     async def fixed(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)
         case_id = c.value.get("case_id", "")
-        change = await asyncio.to_thread(self.desk.fixed, case_id, c.user, c.message_ts) if case_id else None
+        change = await self.edge.db(self.desk.fixed, case_id, c.user, c.message_ts) if case_id else None
         if not change or not change.changed:
             return  # a repeat click, or a message without a case: nothing changes
         note = self.say("slack_fixed_note", user=Safe(tr.safe_user_mention(c.user)))
@@ -53,7 +53,7 @@ class Buttons:
         case_id = c.value.get("case_id", "")
         if not case_id:
             return
-        failing = await asyncio.to_thread(self.desk.still_failing, case_id, c.user, c.message_ts)
+        failing = await self.edge.db(self.desk.still_failing, case_id, c.user, c.message_ts)
         case = failing.change.case
         if not failing.change.changed or case is None:
             return
@@ -78,7 +78,7 @@ class Buttons:
         case_id = c.value.get("case_id", "")
         case = None
         if case_id:
-            change = await asyncio.to_thread(self.desk.escalate, case_id, c.user, c.message_ts)
+            change = await self.edge.db(self.desk.escalate, case_id, c.user, c.message_ts)
             if not change.changed:
                 return
             case = change.case
@@ -122,7 +122,7 @@ class Buttons:
         if intent not in self.desk.catalog:
             return
         try:
-            change, answer = await asyncio.to_thread(self.desk.choose, case_id or None, intent, c.user, c.message_ts)
+            change, answer = await self.edge.db(self.desk.choose, case_id or None, intent, c.user, c.message_ts)
         except KeyError:
             return
         if change is not None and not change.changed:
@@ -130,7 +130,7 @@ class Buttons:
         payload = self.edge.renderer.slack(answer, case_id or None)
         posted = await self.edge.post(client, c.channel, c.thread, payload, answer, case_id or None)
         if case_id and posted:
-            await asyncio.to_thread(self.desk.store.set_reply_ref, case_id, posted)
+            await self.edge.db(self.desk.store.set_reply_ref, case_id, posted)
         note = self.say("slack_chosen_note", user=Safe(tr.safe_user_mention(c.user)), title=self.desk.catalog.title(intent))
         blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
         await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks, text=note)
@@ -168,7 +168,7 @@ class Buttons:
     async def _snooze(self, body: dict[str, Any], client: AsyncWebClient, when: Callable) -> None:
         c = Clicked.of(body)
         case_id = c.value.get("case_id", "")
-        case = await asyncio.to_thread(self.desk.store.get_case, case_id) if case_id else None
+        case = await self.edge.db(self.desk.store.get_case, case_id) if case_id else None
         if case is None:
             return
         tz = case.user_tz
@@ -179,7 +179,7 @@ class Buttons:
                 tz = None
         now = self.desk.clock()
         until = when(now, zone(tz))
-        if not await asyncio.to_thread(self.desk.snooze, case_id, until):
+        if not await self.edge.db(self.desk.snooze, case_id, until):
             return
         local = until.astimezone(zone(tz))
         note = self.say("slack_snoozed", user=Safe(tr.safe_user_mention(c.user)),
@@ -201,7 +201,7 @@ class Buttons:
         intent = ((body.get("actions") or [{}])[0]).get("value", "")
         if intent not in self.desk.catalog:
             return
-        count = await asyncio.to_thread(resolve_group, self.desk.store, intent, self.desk.clock())
+        count = await self.edge.db(resolve_group, self.desk.store, intent, self.desk.clock())
         note = self.say("slack_group_resolved", user=Safe(tr.safe_user_mention(c.user)), count=count,
                         title=self.desk.catalog.title(intent))
         blocks = []

@@ -22,8 +22,9 @@ def retry_handlers() -> list:
     ]
 
 
-def make_client(token: str | None, base_url: str) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=15)
+def make_client(token: str | None, base_url: str, session=None) -> AsyncWebClient:
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=15,
+                          session=session)
 
 
 class ClientProvider(Protocol):
@@ -44,6 +45,7 @@ class Installations:
     def __init__(self, store: AsyncInstallationStore, base_url: str) -> None:
         self.store = store
         self.base_url = base_url
+        self.session = None  # a shared aiohttp session, set when the server starts
         self._clients: dict[str, AsyncWebClient] = {}
         self._lock = asyncio.Lock()
 
@@ -54,5 +56,5 @@ class Installations:
         async with self._lock:
             client = self._clients.get(team)
             if client is None or client.token != bot.bot_token:
-                client = self._clients[team] = make_client(bot.bot_token, self.base_url)
+                client = self._clients[team] = make_client(bot.bot_token, self.base_url, self.session)
         return client, bot.bot_token

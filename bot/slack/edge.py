@@ -10,7 +10,10 @@ acknowledging, the recorded event is still "received" and `recover()` answers it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Awaitable
@@ -37,6 +40,7 @@ SIZE_ERRORS = {"msg_too_long", "invalid_blocks", "invalid_blocks_format", "too_m
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
                     "token_revoked", "no_permission", "missing_scope"}
 PLAIN_TEXT_LIMIT = 3900
+MAX_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,11 @@ class SlackEdge:
         self.escalation_usergroup = escalation_usergroup
         self._tasks: set[asyncio.Task] = set()
         self._http: aiohttp.ClientSession | None = None
+        self._queue: asyncio.Queue | None = None
+        self._worker: asyncio.Future | None = None
+        # One thread for the store: SQLite writes never wait on each other's locks in-process.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-db")
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-cpu")
         # Tests inject a failure here to prove a crash after the acknowledgement is recovered.
         self.before_answer: Any = None
 
@@ -99,14 +108,24 @@ class SlackEdge:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait for every background task (tests, and graceful shutdown)."""
-        while self._tasks:
+        """Wait until every queued message is answered and every background task is done."""
+        while True:
+            if self._queue is not None:
+                await self._queue.join()
+            if not self._tasks:
+                return
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         await self.drain()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
         if self._http is not None:
             await self._http.close()
+        self._db.shutdown(wait=True)
+        self._cpu.shutdown(wait=True)
 
     def http(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
@@ -114,37 +133,106 @@ class SlackEdge:
         return self._http
 
     # -- messages ----------------------------------------------------------------------
+    #
+    # accept() records the message and queues it; a worker takes everything queued so far as
+    # one batch: one model call, one transaction for the cases, replies posted concurrently,
+    # one transaction to mark them answered. Under a burst, batches grow by themselves.
+
+    async def db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a store call on the edge's single database thread (no lock contention)."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args, **kwargs))
 
     async def accept(self, work: tr.Work, event_id: str = "") -> bool:
         """Record the message (before the ack) and answer it in the background; False if a duplicate."""
         key = work.ts if work.kind == "message" else f"{work.kind}:{work.ts}"
-        row = await asyncio.to_thread(self.store.record_event, "slack", work.team, work.channel, key,
-                                      event_id=event_id, kind=work.kind, payload=work.to_json())
+        row = await self.db(self.store.record_event, "slack", work.team, work.channel, key,
+                            event_id=event_id, kind=work.kind, payload=work.to_json())
         if row is None:
             log.info("duplicate delivery of %s %s/%s ignored", work.kind, work.channel, work.ts)
             return False
-        self.spawn(self.answer(row, work))
+        self.enqueue(row, work)
         return True
 
-    async def answer(self, row: int, work: tr.Work) -> None:
-        try:
-            if self.before_answer is not None:
-                await self.before_answer(work)
-            await self._answer(work)
-        except SlackApiError as exc:
-            error = exc.response.get("error", "")
-            log.warning("Slack refused the answer to %s/%s: %s", work.channel, work.ts, error)
-            if error in PERMANENT_ERRORS:
-                await asyncio.to_thread(self.store.finish_event, row, "failed")
-            return
-        except Exception:  # noqa: BLE001 - left "received": recover() retries it later
-            log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
-            return
-        await asyncio.to_thread(self.store.finish_event, row)
+    def enqueue(self, row: int, work: tr.Work) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        self._queue.put_nowait((row, work))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.ensure_future(self._work_loop())
 
-    async def _answer(self, work: tr.Work) -> None:
-        client, token = await self.clients.for_team(work.team)
+    async def _work_loop(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < MAX_BATCH:
+                batch.append(self._queue.get_nowait())
+            try:
+                await self.answer_batch(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def answer_batch(self, batch: list[tuple[int, tr.Work]]) -> None:
+        ready: list[tuple[int, tr.Work, str, list[str]]] = []
+        for row, work in batch:
+            try:
+                if self.before_answer is not None:
+                    await self.before_answer(work)
+                text, notes = await self._with_files(work)
+            except Exception:  # noqa: BLE001 - left "received": recover() retries it later
+                log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
+                continue
+            ready.append((row, work, text, notes))
+        if not ready:
+            return
+        try:
+            prepared = await self._diagnose_and_render(ready)
+        except Exception:  # noqa: BLE001
+            log.exception("diagnosing a batch of %d failed; it will be retried", len(ready))
+            return
+        results = await asyncio.gather(*(self._deliver(*item) for item in prepared), return_exceptions=True)
+        done, failed = [], []
+        for (row, work, diagnosed, _payload), result in zip(prepared, results):
+            if isinstance(result, SlackApiError):
+                error = result.response.get("error", "")
+                log.warning("Slack refused the answer to %s/%s: %s", work.channel, work.ts, error)
+                if error in PERMANENT_ERRORS:
+                    failed.append(row)
+            elif isinstance(result, BaseException):
+                log.error("posting the answer to %s/%s failed; it will be retried", work.channel, work.ts,
+                          exc_info=result)
+            else:
+                done.append((diagnosed.case.id if diagnosed.case else None, result, row))
+        await self.db(self.store.answered, done)
+        for row in failed:
+            await self.db(self.store.finish_event, row, "failed")
+
+    async def _diagnose_and_render(self, ready: list[tuple[int, tr.Work, str, list[str]]]) -> list[tuple]:
+        """Model and templates on the CPU thread; the cases' transaction on the database thread, so
+        acknowledgements (database thread) never queue behind a batch's CPU work."""
+        loop = asyncio.get_running_loop()
+        where = [Where("slack", w.team, w.channel, w.reply_thread, w.ts, w.user) for _, w, _, _ in ready]
+        answers = await loop.run_in_executor(self._cpu, self.desk.answer_many, [text for _, _, text, _ in ready])
+        diagnosed = await self.db(self.desk.open_cases_for, list(zip([t for _, _, t, _ in ready], where)), answers)
+
+        def render() -> list[tuple]:
+            prepared = []
+            for (row, work, _text, notes), d in zip(ready, diagnosed):
+                payload = self.renderer.slack(d.answer, d.case.id if d.case else None)
+                if notes:
+                    payload["blocks"].insert(0, {"type": "context",
+                                                 "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
+                prepared.append((row, work, d, payload))
+            return prepared
+
+        return await loop.run_in_executor(self._cpu, render)
+
+    async def _with_files(self, work: tr.Work) -> tuple[str, list[str]]:
+        """The message text plus any attached text files; notes for files that could not be read."""
         text, notes = work.text, []
+        if not work.files:
+            return text, notes
+        client, token = await self.clients.for_team(work.team)
         for file_id in work.files:
             got = await read_file(client, file_id, token, self.file_max_bytes, self.file_hosts, self.http())
             if got.problem:
@@ -152,18 +240,14 @@ class SlackEdge:
                 notes.append(self.say("slack_file_skipped", name=got.name, reason=Safe(reason)))
             else:
                 text = f"{text}\n{got.text}" if text else got.text
-        where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)
-        diagnosed = await asyncio.to_thread(self.desk.diagnose, text, where)
+        return text, notes
+
+    async def _deliver(self, row: int, work: tr.Work, diagnosed: Any, payload: dict[str, Any]) -> str:
+        client, _ = await self.clients.for_team(work.team)
         case_id = diagnosed.case.id if diagnosed.case else None
-        payload = self.renderer.slack(diagnosed.answer, case_id)
-        if notes:
-            payload["blocks"].insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
         if work.kind == "command":
-            posted = await self._post_command_reply(client, work, payload, diagnosed.answer, case_id)
-        else:
-            posted = await self.post(client, work.channel, work.reply_thread, payload, diagnosed.answer, case_id)
-        if diagnosed.case and posted:
-            await asyncio.to_thread(self.store.set_reply_ref, diagnosed.case.id, posted)
+            return await self._post_command_reply(client, work, payload, diagnosed.answer, case_id)
+        return await self.post(client, work.channel, work.reply_thread, payload, diagnosed.answer, case_id)
 
     async def post(self, client: AsyncWebClient, channel: str, thread: str, payload: dict[str, Any],
                    answer: Answer | None, case_id: str | None) -> str:
@@ -203,14 +287,16 @@ class SlackEdge:
 
     async def recover(self) -> int:
         """Answer messages that were acknowledged but never answered (the process died)."""
-        claimed = await asyncio.to_thread(self.store.claim_unfinished_events,
-                                          timedelta(seconds=self.retry_after_seconds))
+        claimed = await self.db(self.store.claim_unfinished_events, timedelta(seconds=self.retry_after_seconds))
+        batch = []
         for row, payload in claimed:
             try:
                 work = tr.Work.from_json(payload)
             except TypeError:
-                await asyncio.to_thread(self.store.finish_event, row, "failed")
+                await self.db(self.store.finish_event, row, "failed")
                 continue
             log.info("recovering unanswered %s %s/%s", work.kind, work.channel, work.ts)
-            await self.answer(row, work)
+            batch.append((row, work))
+        if batch:
+            await self.answer_batch(batch)
         return len(claimed)

@@ -46,7 +46,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
             return
         thread = event.get("thread_ts")
         # A reply in a thread we are already helping in needs no new mention.
-        if thread and await asyncio.to_thread(store.case_in_thread, "slack", work.team, work.channel, thread):
+        if thread and await edge.db(store.case_in_thread, "slack", work.team, work.channel, thread):
             await edge.accept(work, body.get("event_id", ""))
 
     @app.command(COMMAND)
@@ -99,7 +99,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
 
         async def publish() -> None:
             user = event.get("user", "")
-            cases = await asyncio.to_thread(store.open_cases_for, "slack", context.team_id or "", user)
+            cases = await edge.db(store.open_cases_for, "slack", context.team_id or "", user)
             view = home_view(cases, edge.desk.catalog.title, edge.say, datetime.now(timezone.utc),
                              user in admin_users)
             await client.views_publish(user_id=user, view=view)
