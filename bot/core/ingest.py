@@ -14,6 +14,9 @@ What a row means:
   when its date is at or after the error's last sighting;
 - anything else (say Pending with no message: just queued) is skipped.
 
+The key is (type, reference) as written, trimmed (runs of spaces in the type made one): "Sale"
+and "sale" are different entries.
+
 Rules, per (type, reference), rows taken in date order (at equal dates errors before successes,
 so the outcome never depends on the order of lines in the file):
 - an error row for an unknown key starts tracking it (open, 1 occurrence);

@@ -311,4 +311,6 @@ class Phrases:
         self._envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
 
     def __call__(self, key: str, channel: str = "text", **values: Any) -> str:
-        return self._envs[channel].from_string(" ".join(self._source[key].split())).render(**values)
+        # Spaces are normalised; a deliberate line break ("\n" in the YAML) is kept.
+        source = "\n".join(" ".join(line.split()) for line in self._source[key].strip().split("\n"))
+        return self._envs[channel].from_string(source).render(**values)

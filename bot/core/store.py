@@ -341,14 +341,27 @@ class Store:
             s.execute(update(CaseRow).where(CaseRow.id == case_id).values(user_tz=tz[:64]))
 
     def case_in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> Case | None:
-        """The newest case the bot is helping with in this thread, if any."""
+        """The newest case the bot is helping with in this thread (its question's thread, or the
+        thread under the bot's own reply, as for a slash command's answer)."""
         if not thread:
             return None
         with self.session() as s:
             row = s.execute(select(CaseRow).where(CaseRow.platform == platform, CaseRow.workspace == workspace,
-                                                  CaseRow.channel == channel, CaseRow.thread == thread)
+                                                  CaseRow.channel == channel,
+                                                  (CaseRow.thread == thread) | (CaseRow.reply_ref == thread))
                             .order_by(CaseRow.created_at.desc()).limit(1)).scalars().first()
             return Case.of(row) if row else None
+
+    def bot_in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
+        """Has the bot answered in this thread (a case, or any answered question rooted there)?"""
+        if not thread:
+            return False
+        if self.case_in_thread(platform, workspace, channel, thread) is not None:
+            return True
+        with self.session() as s:
+            return s.execute(select(EventRow.id).where(
+                EventRow.platform == platform, EventRow.workspace == workspace, EventRow.channel == channel,
+                EventRow.message == thread).limit(1)).first() is not None
 
     def open_cases_for(self, platform: str, workspace: str, user: str, limit: int = 20) -> list[Case]:
         with self.session() as s:
@@ -408,8 +421,9 @@ class Store:
     def reclassify(self, case_id: str, intent: str, user: str, source: str) -> Change:
         """The user said which problem it really is; keep the correction for training."""
         def apply(row: CaseRow) -> bool:
-            if row.intent == intent:
-                return False
+            if row.intent == intent:  # "This one" on our own first guess: a confirmation, no correction
+                row.confidence = 1.0
+                return True
             if row.question:
                 s = Session.object_session(row)
                 assert s is not None

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..core.digest import resolve_group
 from ..core.rendering import Safe
@@ -34,8 +35,23 @@ class Buttons:
     def say(self, key: str, **values: Any) -> str:
         return self.edge.say(key, **values)
 
-    async def _note(self, client: AsyncWebClient, c: Clicked, text: str) -> None:
-        await client.chat_postMessage(channel=c.channel, text=text, **({"thread_ts": c.thread} if c.thread else {}))
+    async def _note(self, client: AsyncWebClient, c: Clicked, text: str,
+                    blocks: list[dict[str, Any]] | None = None) -> None:
+        """A follow-up message under the clicked one (privately, if the clicked one was private)."""
+        if c.ephemeral and c.response_url:
+            await AsyncWebhookClient(c.response_url).send(text=text, blocks=blocks, response_type="ephemeral",
+                                                          replace_original=False)
+            return
+        await client.chat_postMessage(channel=c.channel, text=text, **({"blocks": blocks} if blocks else {}),
+                                      **({"thread_ts": c.thread} if c.thread else {}))
+
+    async def _settle(self, client: AsyncWebClient, c: Clicked, note: str, text: str) -> None:
+        """Replace the clicked message's buttons with a note saying what happened."""
+        blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+        if c.ephemeral and c.response_url:
+            await AsyncWebhookClient(c.response_url).send(text=text or note, blocks=blocks, replace_original=True)
+            return
+        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks, text=text or note)
 
     async def fixed(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)
@@ -44,9 +60,7 @@ class Buttons:
         if not change or not change.changed:
             return  # a repeat click, or a message without a case: nothing changes
         note = self.say("slack_fixed_note", user=Safe(tr.safe_user_mention(c.user)))
-        blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
-        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks,
-                                 text=(body.get("message") or {}).get("text") or note)
+        await self._settle(client, c, note, (body.get("message") or {}).get("text") or "")
 
     async def still_failing(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)
@@ -61,8 +75,9 @@ class Buttons:
             if case.intent in self.desk.catalog else ""
         if failing.escalate_now:
             where = await self._escalate(client, case, c)
-            text = self.say("slack_still_failing_escalated", count=case.failing_count, where=Safe(where))
-            await self._note(client, c, text)
+            if where is not None:
+                text = self.say("slack_still_failing_escalated", count=case.failing_count, where=Safe(where))
+                await self._note(client, c, text)
             return
         blocks = [
             {"type": "section", "text": {"type": "mrkdwn", "text": self.say("slack_still_failing", related=related)}},
@@ -70,8 +85,7 @@ class Buttons:
                 _button(self.say("home_escalate"), "syncmedic_escalate", case, "danger"),
                 _button(self.say("home_not_this"), "syncmedic_not_this", case)]},
         ]
-        await client.chat_postMessage(channel=c.channel, text=self.say("slack_still_failing", related=related),
-                                      blocks=blocks, **({"thread_ts": c.thread} if c.thread else {}))
+        await self._note(client, c, self.say("slack_still_failing", related=related), blocks)
 
     async def escalate(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)
@@ -82,15 +96,20 @@ class Buttons:
             if not change.changed:
                 return
             case = change.case
+        elif await self.edge.db(self.desk.store.record_event, "slack", c.team, c.channel,
+                                f"escalate:{c.message_ts}", kind="escalate") is None:
+            return  # no case to hold the state: the same answer is escalated once all the same
         where = await self._escalate(client, case, c)
-        await self._note(client, c, self.say("slack_escalated_thread", where=Safe(where)))
+        if where is not None:
+            await self._note(client, c, self.say("slack_escalated_thread", where=Safe(where)))
 
-    async def _escalate(self, client: AsyncWebClient, case: Case | None, c: Clicked) -> str:
-        """Post to the escalation channel with a link back; returns where it went (for the thread)."""
+    async def _escalate(self, client: AsyncWebClient, case: Case | None, c: Clicked) -> str | None:
+        """Post to the escalation channel with a link back; returns where it went (for the thread),
+        or None when nobody is set up to receive escalations (the user is told so instead)."""
         channel = self.edge.escalation_channel
         if not channel:
             await self._note(client, c, self.say("slack_escalation_not_configured"))
-            return ""
+            return None
         link = ""
         try:
             link = (await client.chat_getPermalink(channel=c.channel, message_ts=c.message_ts)).get("permalink", "")
@@ -98,7 +117,8 @@ class Buttons:
             log.warning("could not get a permalink for an escalation", exc_info=True)
         title = self.desk.catalog.title(case.intent) if case else self.say("slack_unknown_problem")
         text = self.say("slack_escalation_post", group=Safe(tr.safe_usergroup_mention(self.edge.escalation_usergroup)),
-                        title=title, user=Safe(tr.safe_user_mention(c.user)), link=Safe(f"<{link}|Open the thread>" if link else ""))
+                        title=title, user=Safe(tr.safe_user_mention(c.user)),
+                        link=Safe(f"<{link}|Open the thread>" if link else "")).strip()
         await client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
         return tr.safe_channel_link(channel)
 
@@ -112,8 +132,7 @@ class Buttons:
                    "accessory": {"type": "static_select", "action_id": "syncmedic_pick_intent",
                                  "placeholder": {"type": "plain_text", "text": self.say("slack_not_this_placeholder")},
                                  "options": options}}]
-        await client.chat_postMessage(channel=c.channel, text=self.say("slack_not_this_prompt"), blocks=blocks,
-                                      **({"thread_ts": c.thread} if c.thread else {}))
+        await self._note(client, c, self.say("slack_not_this_prompt"), blocks)
 
     async def choose(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A "This one" button or the "Not this" menu: answer with the intent the user picked."""
@@ -132,8 +151,7 @@ class Buttons:
         if case_id and posted:
             await self.edge.db(self.desk.store.set_reply_ref, case_id, posted)
         note = self.say("slack_chosen_note", user=Safe(tr.safe_user_mention(c.user)), title=self.desk.catalog.title(intent))
-        blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
-        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks, text=note)
+        await self._settle(client, c, note, note)
 
     async def help(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)
@@ -185,8 +203,7 @@ class Buttons:
         note = self.say("slack_snoozed", user=Safe(tr.safe_user_mention(c.user)),
                         when=Safe(f"<!date^{int(until.timestamp())}^{{date_short_pretty}} at {{time}}|"
                                   f"{local:%Y-%m-%d %H:%M}>"))
-        blocks = tr.without_actions(c.blocks) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
-        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks, text=note)
+        await self._settle(client, c, note, note)
 
     async def digest_steps(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)

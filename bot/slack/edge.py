@@ -54,6 +54,8 @@ class Clicked:
     thread: str
     blocks: list[dict[str, Any]]
     value: dict[str, str]
+    ephemeral: bool = False     # a private answer (slash command outside the bot's channels)
+    response_url: str = ""
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> "Clicked":
@@ -70,7 +72,8 @@ class Clicked:
                      "case_id": (action.get("block_id") or "").partition(":")[2]}
         return cls(team=(body.get("team") or {}).get("id", ""), user=(body.get("user") or {}).get("id", ""),
                    channel=channel, message_ts=message_ts, thread=thread, blocks=message.get("blocks") or [],
-                   value=value)
+                   value=value, ephemeral=bool(container.get("is_ephemeral")),
+                   response_url=body.get("response_url") or "")
 
 
 class SlackEdge:
@@ -168,6 +171,8 @@ class SlackEdge:
                 batch.append(self._queue.get_nowait())
             try:
                 await self.answer_batch(batch)
+            except Exception:  # noqa: BLE001 - one bad batch must not stop the worker
+                log.exception("answering a batch of %d failed; recovery will retry what was not answered", len(batch))
             finally:
                 for _ in batch:
                     self._queue.task_done()

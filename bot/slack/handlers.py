@@ -46,7 +46,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
             return
         thread = event.get("thread_ts")
         # A reply in a thread we are already helping in needs no new mention.
-        if thread and await edge.db(store.case_in_thread, "slack", work.team, work.channel, thread):
+        if thread and await edge.db(store.bot_in_thread, "slack", work.team, work.channel, thread):
             await edge.accept(work, body.get("event_id", ""))
 
     @app.command(COMMAND)

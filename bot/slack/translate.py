@@ -119,7 +119,7 @@ def without_actions(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for block in blocks or []:
         if block.get("type") == "actions":
             continue
-        if block.get("type") == "section" and block.get("accessory", {}).get("type") == "button":
-            block = {k: v for k, v in block.items() if k != "accessory"}
+        if block.get("type") == "section" and "action_id" in block.get("accessory", {}):
+            block = {k: v for k, v in block.items() if k != "accessory"}  # buttons, menus: settled
         kept.append(block)
     return kept

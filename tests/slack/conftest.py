@@ -1,0 +1,83 @@
+"""Fixtures for the Slack end-to-end tests: one real core per session (tests/conftest.py),
+and per test a fresh Slack stub, SQLite database and app served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+import pytest_asyncio
+from aiohttp import ClientSession, web
+
+from bot.app import create_app
+from bot.core.store import Store
+from bot.settings import Settings
+
+from .harness import BOT_TOKEN, SIGNING_SECRET, BotClient, SlackStub, services_of
+
+ESCALATION_CHANNEL = "C0ESCALATE"
+
+
+@pytest.fixture
+def retrains(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Retraining would write into the project's training/ and swap the shared core's model:
+    replace it with a recorder. build_slack imports bot.wiring.retrain at click time."""
+    calls: list[int] = []
+
+    def fake_retrain(settings: Any, core: Any, store: Any) -> dict:
+        calls.append(1)
+        return {"examples": 1234, "cv_accuracy": 0.987}
+
+    monkeypatch.setattr("bot.wiring.retrain", fake_retrain)
+    return calls
+
+
+@pytest_asyncio.fixture
+async def start_bot(tmp_path: Path, core, retrains) -> AsyncIterator[Callable[..., Awaitable[BotClient]]]:
+    """start_bot(**env) -> BotClient: a fresh stub, database and app with these settings
+    (an env value of None removes a default); `server` are extra aiohttp AppRunner options."""
+    cleanups: list[Callable[[], Awaitable[None]]] = []
+    session = ClientSession()
+    counter = [0]
+
+    async def start(*, server: dict[str, Any] | None = None, **env: str | None) -> BotClient:
+        counter[0] += 1
+        stub = SlackStub()
+        await stub.start()
+        cleanups.append(stub.stop)
+        db = tmp_path / f"slack{counter[0]}.db"
+        values = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                  "SLACK_API_BASE_URL": stub.api_url, "SYNCMEDIC_DATA_DIR": str(tmp_path / "data"),
+                  "DATABASE_URL": f"sqlite:///{db}", "ESCALATION_CHANNEL": ESCALATION_CHANNEL,
+                  "MODEL_STALE": "refuse", "LOG_LEVEL": "INFO"}
+        values.update(env)
+        values = {k: v for k, v in values.items() if v is not None}
+        settings = Settings.from_env(values)
+        app = create_app(settings, core, Store.from_url(settings.database_url), background=False)
+        services = services_of(app)
+        cleanups.append(lambda: _dispose(services))
+        runner = web.AppRunner(app, **(server or {}))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        # Runs first: drains background work and closes the edge; bounded so a wedged bot fails
+        # its own test instead of hanging the suite.
+        cleanups.append(lambda: asyncio.wait_for(runner.cleanup(), 30))
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return BotClient(f"http://127.0.0.1:{port}", services, stub, session)
+
+    yield start
+    for cleanup in reversed(cleanups):
+        await cleanup()
+    await session.close()
+
+
+async def _dispose(services: Any) -> None:
+    services.store.engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def bot(start_bot) -> BotClient:
+    return await start_bot()

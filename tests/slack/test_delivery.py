@@ -1,0 +1,226 @@
+"""Getting the answer out: rate limits, size rejections, crashes after the ack, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import create_app
+from bot.settings import Settings, SettingsError
+
+from .harness import BOT_TOKEN, CHANNEL, SIGNING_SECRET, BotClient, all_text, mention_event
+
+pytestmark = pytest.mark.asyncio
+
+BILL_ERROR = 'Error: Bill "BILL-7731" has not been exported to QuickBooks'
+PLAIN_PREFIX = "(The full answer was too long for Slack, so here it is as plain text.)\n"
+
+
+async def test_rate_limited_post_is_retried_after_retry_after_and_accepted_once(bot: BotClient):
+    bot.stub.rate_limit("chat.postMessage", times=1, retry_after=1)
+    event = mention_event(BILL_ERROR)
+    status, _ = await bot.event(event)
+    await bot.drain()
+
+    assert status == 200
+    attempts = bot.stub.attempts("chat.postMessage")
+    assert [(c.status, c.ok) for c in attempts] == [(429, False), (200, True)]
+    assert attempts[0].body == attempts[1].body  # the same message, sent again
+    [post] = bot.stub.posts()
+    assert post["thread_ts"] == event["ts"]
+    assert post["metadata"]["event_payload"]["intent"] == "bill_not_exported"
+    assert [e["status"] for e in bot.events()] == ["done"]
+    [(reply_ref,)] = bot.sql("SELECT reply_ref FROM cases")
+    assert reply_ref == attempts[1].response["ts"]
+
+
+async def test_msg_too_long_falls_back_to_one_plain_text_post(bot: BotClient):
+    bot.stub.fail("chat.postMessage", "msg_too_long")
+    event = mention_event('<!channel> Bill "&lt;!channel&gt; R&amp;D-9" has not been exported to QuickBooks')
+    await bot.event(event)
+    await bot.drain()
+
+    first, second = bot.stub.attempts("chat.postMessage")
+    assert (first.ok, first.error, "blocks" in first.body) == (False, "msg_too_long", True)
+    assert second.ok
+    plain = second.body
+    assert "blocks" not in plain
+    assert plain["text"].startswith(PLAIN_PREFIX)
+    assert len(plain["text"]) <= 3900
+    assert (plain["channel"], plain["thread_ts"]) == (CHANNEL, event["ts"])
+    [(case_id, reply_ref)] = bot.sql("SELECT id, reply_ref FROM cases")
+    assert plain["metadata"] == {"event_type": "sync_diagnosis", "event_payload": {
+        "case_id": case_id, "intent": "bill_not_exported", "confidence": 0.99}}
+    assert reply_ref == second.response["ts"]
+    # Plain text is still Slack mrkdwn: user text in it is escaped too.
+    assert "<!" not in plain["text"]
+    assert "&lt;!channel&gt; R&amp;D-9" in plain["text"]
+    assert [e["status"] for e in bot.events()] == ["done"]
+
+
+async def test_size_rejection_of_the_plain_text_too_is_not_retried_in_a_loop(bot: BotClient):
+    bot.stub.fail("chat.postMessage", "msg_too_long", times=2)
+    await bot.event(mention_event(BILL_ERROR))
+    await bot.drain()
+
+    assert [c.error for c in bot.stub.attempts("chat.postMessage")] == ["msg_too_long", "msg_too_long"]
+    assert bot.stub.posts() == []
+
+
+async def test_permanent_refusal_marks_the_event_failed_and_recovery_leaves_it(start_bot):
+    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    bot.stub.fail("chat.postMessage", "channel_not_found")
+    await bot.event(mention_event(BILL_ERROR))
+    await bot.drain()
+
+    assert [e["status"] for e in bot.events()] == ["failed"]
+    assert await bot.services.slack.recover() == 0
+    assert len(bot.stub.attempts("chat.postMessage")) == 1
+
+
+async def test_transient_refusal_is_answered_by_recovery(start_bot):
+    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    bot.stub.fail("chat.postMessage", "internal_error")
+    event = mention_event(BILL_ERROR)
+    await bot.event(event)
+    await bot.drain()
+    assert [e["status"] for e in bot.events()] == ["received"]
+
+    assert await bot.services.slack.recover() == 1
+    await bot.drain()
+
+    [post] = bot.stub.posts()
+    assert post["thread_ts"] == event["ts"]
+    assert [e["status"] for e in bot.events()] == ["done"]
+
+
+async def test_crash_after_the_ack_is_answered_once_by_recovery(start_bot):
+    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    crashes = []
+
+    async def crash_once(work):
+        if not crashes:
+            crashes.append(work)
+            raise RuntimeError("process died after acknowledging")
+
+    bot.services.slack.before_answer = crash_once
+    event = mention_event(BILL_ERROR)
+    status, _ = await bot.event(event)
+    await bot.drain()
+
+    assert status == 200
+    assert bot.stub.attempts("chat.postMessage") == []
+    [row] = bot.events()
+    assert (row["status"], row["attempts"]) == ("received", 0)
+    assert row["payload"]["text"] == BILL_ERROR  # kept so the work can be redone
+    assert bot.sql("SELECT count(*) FROM cases") == [(0,)]
+    # Slack retries the delivery meanwhile: still only recorded once, not answered twice.
+    await bot.event(event, retry=1)
+    await bot.drain()
+    assert bot.stub.attempts("chat.postMessage") == []
+
+    assert await bot.services.slack.recover() == 1
+    await bot.drain()
+
+    [post] = bot.stub.posts()
+    assert (post["channel"], post["thread_ts"]) == (CHANNEL, event["ts"])
+    [(case_id,)] = bot.sql("SELECT id FROM cases")
+    assert post["metadata"]["event_payload"] == {"case_id": case_id, "intent": "bill_not_exported",
+                                                 "confidence": 0.99}
+    [row] = bot.events()
+    assert (row["status"], row["attempts"], row["payload"]) == ("done", 1, None)
+    assert await bot.services.slack.recover() == 0
+    assert len(bot.stub.attempts("chat.postMessage")) == 1
+
+
+async def test_recovery_waits_for_event_retry_after(bot: BotClient):
+    """With the default EVENT_RETRY_AFTER (60 s) a fresh unanswered event is not claimed yet:
+    it may still be in the middle of being answered."""
+    async def crash(work):
+        raise RuntimeError("boom")
+
+    bot.services.slack.before_answer = crash
+    await bot.event(mention_event(BILL_ERROR))
+    await bot.drain()
+
+    assert await bot.services.slack.recover() == 0
+    assert [e["status"] for e in bot.events()] == ["received"]
+
+
+async def test_plain_text_fallback_keeps_user_mentions_inert(bot: BotClient):
+    bot.stub.fail("chat.postMessage", "invalid_blocks")
+    await bot.event(mention_event('<@U0MALLORY> Bill "&lt;@U0MALLORY&gt; X" has not been exported to QuickBooks'))
+    await bot.drain()
+
+    [plain] = bot.stub.posts()
+    assert "<@U0MALLORY" not in all_text(plain)
+
+
+async def test_http_mode_without_a_signing_secret_is_refused(tmp_path, core):
+    from bot.core.store import Store
+
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SYNCMEDIC_DATA_DIR": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    settings = Settings.from_env(env)
+    assert settings.slack_mode == "http"
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        settings.check_slack()
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        create_app(settings, core, Store.from_url(settings.database_url), background=False)
+
+
+async def test_signing_secret_without_a_bot_token_is_refused(tmp_path):
+    settings = Settings.from_env({"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SYNCMEDIC_DATA_DIR": str(tmp_path)})
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        settings.check_slack()
+
+
+async def test_socket_mode_needs_no_signing_secret(tmp_path):
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-1-A0APP001-1-abc",
+                                  "SYNCMEDIC_DATA_DIR": str(tmp_path)})
+    assert settings.slack_mode == "socket"
+    settings.check_slack()
+
+
+@pytest.mark.parametrize("value", ["0", "soon", "-1s", "5 minutes"])
+async def test_event_retry_after_needs_a_number_and_a_unit(value: str):
+    with pytest.raises(SettingsError, match="EVENT_RETRY_AFTER"):
+        Settings.from_env({"EVENT_RETRY_AFTER": value})
+
+
+async def test_a_database_error_after_posting_does_not_strand_queued_messages(bot: BotClient):
+    import asyncio
+
+    gate = asyncio.Event()
+    first = mention_event(BILL_ERROR)
+
+    async def hold_first(work):
+        if work.ts == first["ts"]:
+            await gate.wait()
+
+    real_answered = bot.store.answered
+    failures = []
+
+    def answered_fails_once(done):
+        if not failures:
+            failures.append(done)
+            raise RuntimeError("database connection lost")
+        return real_answered(done)
+
+    bot.services.slack.before_answer = hold_first
+    bot.store.answered = answered_fails_once
+    second = mention_event("The account period has closed and the account books cannot be updated")
+    assert (await bot.event(first))[0] == 200
+    assert (await bot.event(second))[0] == 200   # queued while the first batch is in flight
+    gate.set()
+    try:
+        await bot.drain(timeout=3)
+        stranded = False
+    except asyncio.TimeoutError:
+        stranded = True
+    finally:
+        # Un-wedge for teardown the way production would: a new message restarts the worker.
+        await bot.event(mention_event("Reference number is not unique"))
+        await bot.drain()
+
+    assert failures, "the injected database error never happened"
+    assert not stranded, "the second message waited for a third one to arrive"
