@@ -105,6 +105,9 @@ def test_reclassify_keeps_a_correction_for_training(store):
     change = store.reclassify(case.id, "bill_not_exported", "U1", "m1")
     assert change.changed and change.case.intent == "bill_not_exported"
     assert store.corrections() == [('Bill "BILL-7731" has not been exported to QuickBooks', "bill_not_exported")]
+    # Picking the intent the case already has confirms it: no second correction, and a repeat
+    # click on the same message changes nothing.
+    assert store.reclassify(case.id, "bill_not_exported", "U1", "m2").changed
     assert not store.reclassify(case.id, "bill_not_exported", "U1", "m2").changed
     assert len(store.corrections()) == 1
 
