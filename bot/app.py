@@ -100,7 +100,7 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
         return retrain_core(settings, services.core, services.store)
 
     hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
-    register(bolt, edge, Buttons(edge, settings.admin_users, retrain, hours), settings.admin_users)
+    register(bolt, edge, Buttons(edge, settings.admin_users, retrain, hours, settings.digest_tz), settings.admin_users)
     services.slack, services.bolt = edge, bolt
 
 

@@ -78,15 +78,19 @@ def build_digest(store: Store, catalog: Catalog, now: datetime) -> Digest:
         if group.oldest is None or seen < group.oldest:
             group.oldest = seen
 
+    entries: list[tuple[datetime, str, str]] = []
     with store.session() as s:
         for kind, reference, intent, first_seen in s.execute(
                 select(SyncErrorRow.kind, SyncErrorRow.reference, SyncErrorRow.intent, SyncErrorRow.first_seen)
-                .where(SyncErrorRow.status == OPEN).order_by(SyncErrorRow.first_seen)):
-            add(intent, f"{kind} {reference}" if kind else reference, first_seen)
+                .where(SyncErrorRow.status == OPEN)):
+            entries.append((first_seen, intent, f"{kind} {reference}" if kind else reference))
         for intent, entities, channel, created in s.execute(
                 select(CaseRow.intent, CaseRow.entities, CaseRow.channel, CaseRow.created_at)
-                .where(CaseRow.status != RESOLVED).order_by(CaseRow.created_at)):
-            add(intent, _case_reference(entities, channel), created)
+                .where(CaseRow.status != RESOLVED)):
+            entries.append((created, intent, _case_reference(entities, channel)))
+    entries.sort(key=lambda e: e[0])  # oldest first, whichever source it came from
+    for seen, intent, reference in entries:
+        add(intent, reference, seen)
     ordered = sorted(groups.values(), key=lambda g: (-g.count, g.oldest or now))
     return Digest(now, ordered)
 

@@ -89,11 +89,22 @@ class BusinessHours:
 
 
 def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The instant `day` `at` in `tz`. A time skipped by a DST jump maps to just after the jump."""
+    """The instant `day` `at` in `tz`. A wall time skipped by a DST jump maps to the moment of
+    the jump (02:30 on a spring-forward night is 03:00); a repeated one to its first occurrence."""
     naive = datetime.combine(day, at)
-    candidate = naive.replace(tzinfo=tz)
-    # Round-trip through UTC: a non-existent wall time comes back shifted forward.
-    return candidate.astimezone(timezone.utc).astimezone(tz)
+    first = naive.replace(tzinfo=tz, fold=0)
+    if first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) == naive:
+        return first
+    # Skipped: between the instant read with the later offset and the one read with the earlier
+    # offset lies the jump; find it to the minute.
+    after = first.astimezone(timezone.utc)
+    before = naive.replace(tzinfo=tz, fold=1).astimezone(timezone.utc)
+    low, high = min(before, after), max(before, after)
+    target = high.astimezone(tz).utcoffset()
+    moment = low
+    while moment < high and moment.astimezone(tz).utcoffset() != target:
+        moment += timedelta(minutes=1)
+    return moment.astimezone(tz)
 
 
 def tomorrow_morning(moment: datetime, tz: ZoneInfo, hours: BusinessHours | None) -> datetime:

@@ -6,6 +6,8 @@ PostgreSQL an advisory lock makes several processes starting together take turns
 
 from __future__ import annotations
 
+import fcntl
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -24,10 +26,25 @@ def _config(connection=None):
     return cfg
 
 
+@contextmanager
+def _sqlite_file_lock(engine: Engine):
+    """Processes starting together on one SQLite file take turns (PostgreSQL uses an advisory lock)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
-    with engine.connect() as conn:
+    with _sqlite_file_lock(engine), engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
             conn.commit()

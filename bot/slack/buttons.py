@@ -25,12 +25,13 @@ log = logging.getLogger(__name__)
 
 class Buttons:
     def __init__(self, edge: SlackEdge, admin_users: frozenset[str], retrain: Callable[[], dict] | None = None,
-                 hours: BusinessHours | None = None) -> None:
+                 hours: BusinessHours | None = None, default_tz: str = "UTC") -> None:
         self.edge = edge
         self.desk = edge.desk
         self.admin_users = admin_users
         self.retrain_model = retrain
         self.hours = hours
+        self.default_tz = default_tz  # when Slack cannot tell us the user's zone
 
     def say(self, key: str, **values: Any) -> str:
         return self.edge.say(key, **values)
@@ -196,10 +197,10 @@ class Buttons:
             except Exception:  # noqa: BLE001 - fall back to UTC
                 tz = None
         now = self.desk.clock()
-        until = when(now, zone(tz))
+        until = when(now, zone(tz, self.default_tz))
         if not await self.edge.db(self.desk.snooze, case_id, until):
             return
-        local = until.astimezone(zone(tz))
+        local = until.astimezone(zone(tz, self.default_tz))
         note = self.say("slack_snoozed", user=Safe(tr.safe_user_mention(c.user)),
                         when=Safe(f"<!date^{int(until.timestamp())}^{{date_short_pretty}} at {{time}}|"
                                   f"{local:%Y-%m-%d %H:%M}>"))
@@ -219,6 +220,8 @@ class Buttons:
         if intent not in self.desk.catalog:
             return
         count = await self.edge.db(resolve_group, self.desk.store, intent, self.desk.clock())
+        if count == 0:
+            return  # a repeat click (or nothing was open): keep the note that is there
         note = self.say("slack_group_resolved", user=Safe(tr.safe_user_mention(c.user)), count=count,
                         title=self.desk.catalog.title(intent))
         blocks = []
