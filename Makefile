@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 python; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    echo $$p; break; fi; done)
 
-.PHONY: install train demo chat test bench evaluate clean
+.PHONY: install train demo chat test bench evaluate clean teams-package
 
 install: $(STAMP)
 
@@ -24,14 +24,18 @@ $(STAMP): pyproject.toml
 train: install
 	$(PY) -m bot train
 
-demo: train
-	$(PY) -m bot chat
+# The bot with its local browser sandbox: no Slack or Teams credentials, whatever the shell
+# has set. `bot run` rebuilds the model first if it is missing or stale, then prints the URL.
+demo: install
+	@env -u SLACK_BOT_TOKEN -u SLACK_APP_TOKEN -u SLACK_SIGNING_SECRET -u SLACK_CLIENT_ID \
+	  -u SLACK_CLIENT_SECRET -u MICROSOFT_APP_ID -u MICROSOFT_APP_PASSWORD $(PY) -m bot run
 
 chat: install
 	$(PY) -m bot chat
 
 test: install
 	@tools/ensure-postgres.sh
+	@tools/ensure-chromium.sh
 	$(PY) -m pytest
 
 bench: install
@@ -39,6 +43,10 @@ bench: install
 
 evaluate: install
 	$(PY) -m bot evaluate
+
+# The Teams app package (manifest + icons) for MICROSOFT_APP_ID, as var/syncmedic-teams.zip.
+teams-package: install
+	$(PY) -m bot.teams.package
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,7 +1,8 @@
 """`python -m benchmarks [--json]`: measure the diagnosis engine against the issue's targets.
 
 Order: bring the model up to date (and time it), held-out accuracy, in-process cost,
-hostile inputs, then the child-process figures (cold start, peak memory). Progress goes to
+hostile inputs, then the child-process figures (cold start, peak memory), then Slack delivery
+over real HTTP (the app and a Slack stand-in in child processes). Progress goes to
 stderr; the table (or with --json the JSON document) to stdout. Exit status 1 when any gated
 figure misses its target or a stage crashes, 2 when the run could not start at all.
 """
@@ -17,7 +18,9 @@ import traceback
 from importlib import metadata
 from typing import Callable
 
-from . import accuracy, process, speed
+from . import accuracy, process, slack_http, speed
+from . import digest as digest_bench
+from . import ingest as ingest_bench
 from .report import Figure, as_json, table
 
 
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                setup_s, "s", detail=model["reason"] or f"built {model['built_at']}"),
     ]
 
+    from bot.core.catalog import OUT_OF_SCOPE
     from bot.core.training_data import load_heldout_examples
 
     examples = load_heldout_examples(settings.training_dir, core.catalog)
@@ -103,7 +107,14 @@ def main(argv: list[str] | None = None) -> int:
                       process.SECTION, lambda: process.cold_start(texts[0]))
     figures += _stage("peak memory of `python -m bot classify`", "process.peak_rss", process.SECTION,
                       lambda: process.peak_memory(texts))
+    error_texts = [e.text for e in examples if e.intent != OUT_OF_SCOPE]
+    figures += _stage(f"Slack over HTTP: {slack_http.ROUNDS} rounds of {slack_http.CONCURRENCY} concurrent signed "
+                      "app_mention events", "slack", slack_http.SECTION, lambda: slack_http.run(error_texts))
 
+    figures += _stage(f"sync-history import ({ingest_bench.ROWS:,} rows into SQLite)", "ingest",
+                      ingest_bench.SECTION, lambda: ingest_bench.run(engine))
+    figures += _stage(f"digest for {digest_bench.OPEN_ERRORS:,} open sync errors", "digest", digest_bench.SECTION,
+                      lambda: digest_bench.run(core))
     total_s = time.perf_counter() - run_started
     failed = [f for f in figures if f.failed]
     cpus = os.cpu_count() or 1

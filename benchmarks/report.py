@@ -25,7 +25,7 @@ class Figure:
     value: float | None         # None when it could not be measured (counts as a failure if gated)
     unit: str                   # one of UNITS
     target: float | None = None
-    op: str = "<="              # how value must compare with target: "<=" or ">="
+    op: str = "<="              # how value must compare with target: "<=", ">=" or "=="
     gate: bool = True           # False: shown with its target but does not decide the exit status
     detail: str = ""
     error: str = ""             # the stage crashed: shown as ERROR, always counts as a failure
@@ -38,7 +38,8 @@ class Figure:
             return "info"
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "FAIL"
-        ok = self.value <= self.target if self.op == "<=" else self.value >= self.target
+        ok = {"<=": self.value <= self.target, ">=": self.value >= self.target,
+              "==": self.value == self.target}[self.op]
         return "PASS" if ok else "FAIL"
 
     @property

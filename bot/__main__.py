@@ -183,6 +183,7 @@ def _logging(settings: Settings) -> None:
     logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines per tick, every few seconds
 
 
 def open_store(settings: Settings):
@@ -194,17 +195,33 @@ def open_store(settings: Settings):
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import socket
+
     from aiohttp import web
 
     from .app import create_app
+    from .sandbox import browse_url, wanted
 
     _logging(settings)
     settings.check_slack()
+    sandbox = wanted(settings)  # no Slack or Teams credentials: serve the local sandbox at /
     core = _core(settings, quiet=False)
-    app = create_app(settings, core, open_store(settings))
+    # Listen before building the app, so PORT=0 gets a real port that the sandbox (whose Slack
+    # client calls back into this server) and the printed address can use.
+    try:
+        sock = socket.create_server((settings.host, settings.port),
+                                    family=socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    except OSError as exc:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    settings = dataclasses.replace(settings, port=sock.getsockname()[1])
+    app = create_app(settings, core, open_store(settings), sandbox=sandbox)
     print(f"SyncMedic listening on http://{settings.host}:{settings.port} "
-          f"(Slack: {settings.slack_mode or 'off'})", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None, shutdown_timeout=10)
+          f"(Slack: {'sandbox' if sandbox else settings.slack_mode or 'off'})", flush=True)
+    if sandbox:
+        print(f"Open {browse_url(settings.host, settings.port)} in your browser", flush=True)
+    web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=10)
     return 0
 
 
@@ -250,6 +267,13 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported here: bot.ingest_api pulls in aiohttp, which `classify` must not pay for.
+    from .ingest_api import cmd_ingest as run_ingest
+
+    return run_ingest(settings, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="SyncMedic: DEAR to QuickBooks sync-error bot")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -264,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="machine-readable report")
     evaluate.add_argument("--matrix", help="where to write the confusion-matrix SVG")
     sub.add_parser("run", help="run the bot (Slack/Teams from the environment)")
+    ingest = sub.add_parser("ingest", help="import DEAR's sync history (CSV) and track its errors")
+    ingest.add_argument("file", help="the sync-history CSV export ('-' reads standard input)")
+    ingest.add_argument("--json", action="store_true", help="print the import report as JSON")
     sub.add_parser("scheduler", help="run the scheduler alone (check-ins and the digest): the clock process")
     digest = sub.add_parser("digest", help="the digest of unresolved sync errors")
     digest.add_argument("--preview", action="store_true", required=True, help="print it now instead of posting")
@@ -272,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"classify": cmd_classify, "ask": cmd_ask, "chat": cmd_chat, "train": cmd_train, "evaluate": cmd_evaluate,
-            "run": cmd_run, "scheduler": cmd_scheduler, "digest": cmd_digest}
+            "run": cmd_run, "scheduler": cmd_scheduler, "ingest": cmd_ingest, "digest": cmd_digest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

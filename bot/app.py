@@ -42,6 +42,7 @@ class Services:
     desk: Desk
     followups: Followups
     slack: Any = None             # bot.slack.SlackEdge when Slack is configured
+    teams: Any = None             # bot.teams.edge.TeamsEdge unless TEAMS=off
     bolt: Any = None              # slack_bolt AsyncApp
     socket_mode: Any = None
     clockwork: Clockwork | None = None
@@ -55,6 +56,10 @@ class Services:
             from .slack.notify import SlackNotifier
 
             found["slack"] = SlackNotifier(self.slack, self.settings.digest_channel, self.settings.digest_team)
+        if self.teams is not None:
+            from .teams.notify import TeamsNotifier
+
+            found["teams"] = TeamsNotifier(self.teams)
         return found
 
 
@@ -120,7 +125,7 @@ async def _healthz(request: web.Request) -> web.Response:
         await asyncio.to_thread(services.store.ping)
     except Exception:  # noqa: BLE001
         ok = False
-    body = {"ok": ok, "slack": services.settings.slack_mode or "off",
+    body = {"ok": ok, "slack": services.settings.slack_mode or "off", "teams": services.settings.teams_mode or "off",
             "model": {"cv_accuracy": services.core.model_meta.get("cv_accuracy"),
                       "built_at": services.core.model_meta.get("built_at")}}
     return web.json_response(body, status=200 if ok else 503)
@@ -147,8 +152,12 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
     services = Services(settings, core, store, desk, followups)
     if settings.slack_mode:
         build_slack(settings, services, slack_client)
+    if settings.teams_mode:
+        from .teams import build_teams
+
+        services.teams = build_teams(settings, desk, core.renderer, store)
     digest = None
-    if settings.digest_channel:
+    if settings.digest_channel or services.teams is not None:  # Teams: channels that said "digest here"
         digest = DigestPlan(parse_clock(settings.digest_time), settings.digest_tz, parse_days(settings.digest_days),
                             settings.digest_all_clear)
     services.clockwork = Clockwork(
@@ -159,11 +168,29 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
 
 
 def create_app(settings: Settings, core: Core, store: Store, *, slack_client: Any = None,
-               background: bool = True, clock: Any = utcnow) -> web.Application:
+               background: bool = True, clock: Any = utcnow, sandbox: bool = False) -> web.Application:
+    """`sandbox=True` (python -m bot run without credentials) serves the local sandbox at `/`:
+    the real Slack edge, with made-up credentials, talking to a Slack played by bot.sandbox."""
+    local = None
+    if sandbox:
+        from .sandbox.server import Sandbox
+
+        local = Sandbox(settings, clock)
+        settings, clock = local.settings, local.clock
+        store.clock = clock  # cases, events and imports are stamped with the time the page shows
     services = build_services(settings, core, store, slack_client=slack_client, clock=clock)
     app = web.Application(client_max_size=3_000_000)
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", _healthz)
+    if settings.ingest_token:  # unset: the endpoint is off
+        from .ingest_api import sync_errors_handler
+
+        app.router.add_post("/api/sync-errors", sync_errors_handler(
+            lambda: services.store, lambda: services.core.engine, settings.ingest_token))
+    if local is not None:
+        local.mount(app, services)
+    if services.teams is not None:
+        app.router.add_post("/api/messages", services.teams.handle)
     if settings.slack_mode:
         if settings.slack_mode == "http":
             app.router.add_post("/slack/events", _slack_events)

@@ -86,6 +86,11 @@ class Settings:
     scheduler: bool = True
     scheduler_interval: float = 5.0
     followup_max: int = 3
+    ingest_token: str | None = None
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_tenant_id: str | None = None
+    teams: bool = True
 
     def _validated(self) -> "Settings":
         """Check the time settings now, so a typo stops start-up instead of the 9 o'clock digest."""
@@ -127,6 +132,20 @@ class Settings:
         if self.slack_mode == "http" and not (self.slack_bot_token or self.slack_oauth):
             raise SettingsError("SLACK_SIGNING_SECRET is set but there is no SLACK_BOT_TOKEN "
                                 "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for multi-workspace installs)")
+
+    @property
+    def teams_mode(self) -> str | None:
+        """Teams at /api/messages: "credentialed" (Bot Framework tokens required), "local"
+        (no credentials: loopback requests only) or None (TEAMS=off)."""
+        if not self.teams:
+            return None
+        return "credentialed" if self.microsoft_app_id else "local"
+
+    def check_teams(self) -> None:
+        """Refuse a Teams set-up that cannot send replies."""
+        if self.teams_mode == "credentialed" and not self.microsoft_app_password:
+            raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not: the bot needs the "
+                                "client secret to reply in Teams")
 
     @property
     def intents_dir(self) -> Path:
@@ -187,4 +206,9 @@ class Settings:
             scheduler=_flag(env, "SCHEDULER", True),
             scheduler_interval=parse_duration("SCHEDULER_INTERVAL", env.get("SCHEDULER_INTERVAL", "5s")).total_seconds(),
             followup_max=_int(env, "FOLLOWUP_MAX", 3, 1),
+            ingest_token=env.get("INGEST_TOKEN") or None,
+            microsoft_app_id=env.get("MICROSOFT_APP_ID", "").strip() or None,
+            microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
+            microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip() or None,
+            teams=_flag(env, "TEAMS", True),
         )._validated()

@@ -84,3 +84,27 @@ def tiny_trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     data = base / "data"
     build_core(Settings.from_env({"SYNCMEDIC_ROOT": str(root), "SYNCMEDIC_DATA_DIR": str(data)}))
     return root, data
+
+
+# -- databases: SQLite and a throwaway PostgreSQL server (one per test session) ----------------
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    from tests.postgres import throwaway_cluster
+
+    yield from throwaway_cluster()
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url):
+    """A new, empty database on the session's server."""
+    from tests.postgres import new_database
+
+    return new_database(postgres_url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("fresh_postgres")

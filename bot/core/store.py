@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint,
                         bindparam, create_engine, event, insert, null, select, update)
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -265,6 +266,25 @@ class Store:
         except IntegrityError:
             return None
 
+    def record_events(self, items: list[dict[str, Any]]) -> list[int | None]:
+        """record_event for several messages in one transaction (group commit for a burst of
+        deliveries). Each item: platform, workspace, channel, message, event_id, kind, payload.
+        A duplicate, within the batch or against the table, gets None."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        now = self.clock()
+        results: list[int | None] = []
+        with self.engine.begin() as conn:
+            for item in items:
+                statement = (dialect_insert(EventRow).values(**item, status="received", attempts=0, received_at=now)
+                             .on_conflict_do_nothing(index_elements=["platform", "workspace", "channel", "message"])
+                             .returning(EventRow.id))
+                row = conn.execute(statement).first()
+                results.append(int(row[0]) if row else None)
+        return results
+
     def answered(self, done: list[tuple[str | None, str, int]]) -> None:
         """After replies were posted: (case id or None, reply ref, event row) in one transaction."""
         if not done:
@@ -284,7 +304,14 @@ class Store:
             s.execute(update(EventRow).where(EventRow.id == event_id)
                       .values(status=status, done_at=self.clock(), payload=null() if status == "done" else EventRow.payload))
 
-    def claim_unfinished_events(self, older_than: timedelta, max_attempts: int = 5, limit: int = 50) -> list[tuple[int, dict]]:
+    def release_event(self, event_id: int) -> None:
+        """Forget a recorded message that could not be answered, so a redelivery of it is
+        answered (for edges that answer during the request, such as Teams)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(EventRow).where(EventRow.id == event_id))
+
+    def claim_unfinished_events(self, older_than: timedelta, max_attempts: int = 5, limit: int = 50,
+                                platform: str = "slack") -> list[tuple[int, dict]]:
         """Events recorded but never finished (the process died after acknowledging them).
 
         Each call bumps `attempts`, so an event that crashes the handler every time is given
@@ -293,8 +320,8 @@ class Store:
         cutoff = self.clock() - older_than
         with self.session() as s:
             rows = s.execute(
-                select(EventRow).where(EventRow.status == "received", EventRow.received_at <= cutoff,
-                                       EventRow.attempts < max_attempts)
+                select(EventRow).where(EventRow.platform == platform, EventRow.status == "received",
+                                       EventRow.received_at <= cutoff, EventRow.attempts < max_attempts)
                 .order_by(EventRow.id).limit(limit).with_for_update(skip_locked=True)).scalars().all()
             for row in rows:
                 row.attempts += 1
@@ -331,6 +358,12 @@ class Store:
         with self.session() as s:
             row = s.get(CaseRow, case_id)
             return Case.of(row) if row else None
+
+    def discard_case(self, case_id: str) -> None:
+        """Delete a case whose answer never reached the user (its check-ins go with it)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(FollowupRow).where(FollowupRow.case_id == case_id))
+            conn.execute(delete(CaseRow).where(CaseRow.id == case_id))
 
     def set_reply_ref(self, case_id: str, reply_ref: str) -> None:
         with self.session() as s:

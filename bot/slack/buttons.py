@@ -97,9 +97,13 @@ class Buttons:
             if not change.changed:
                 return
             case = change.case
-        elif await self.edge.db(self.desk.store.record_event, "slack", c.team, c.channel,
-                                f"escalate:{c.message_ts}", kind="escalate") is None:
-            return  # no case to hold the state: the same answer is escalated once all the same
+        else:
+            # No case to hold the state: a marker row (unique per answer) makes it escalate once.
+            marker = await self.edge.db(self.desk.store.record_event, "slack", c.team, c.channel,
+                                        f"escalate:{c.message_ts}", kind="escalate")
+            if marker is None:
+                return
+            await self.edge.db(self.desk.store.finish_event, marker)
         where = await self._escalate(client, case, c)
         if where is not None:
             await self._note(client, c, self.say("slack_escalated_thread", where=Safe(where)))

@@ -93,6 +93,8 @@ class SlackEdge:
         self._tasks: set[asyncio.Task] = set()
         self._http: aiohttp.ClientSession | None = None
         self._queue: asyncio.Queue | None = None
+        self._records: list[tuple[dict[str, Any], asyncio.Future]] = []
+        self._recorder: asyncio.Future | None = None
         self._worker: asyncio.Future | None = None
         # One thread for the store: SQLite writes never wait on each other's locks in-process.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-db")
@@ -148,13 +150,36 @@ class SlackEdge:
     async def accept(self, work: tr.Work, event_id: str = "") -> bool:
         """Record the message (before the ack) and answer it in the background; False if a duplicate."""
         key = work.ts if work.kind == "message" else f"{work.kind}:{work.ts}"
-        row = await self.db(self.store.record_event, "slack", work.team, work.channel, key,
-                            event_id=event_id, kind=work.kind, payload=work.to_json())
+        row = await self._record(dict(platform="slack", workspace=work.team, channel=work.channel, message=key,
+                                      event_id=event_id, kind=work.kind, payload=work.to_json()))
         if row is None:
             log.info("duplicate delivery of %s %s/%s ignored", work.kind, work.channel, work.ts)
             return False
         self.enqueue(row, work)
         return True
+
+    async def _record(self, item: dict[str, Any]) -> int | None:
+        """Group commit: deliveries that arrive while a commit is running share the next one, so a
+        burst of 50 events costs a few transactions, and every ack still waits for its own row."""
+        future = asyncio.get_running_loop().create_future()
+        self._records.append((item, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.ensure_future(self._commit_records())
+        return await future
+
+    async def _commit_records(self) -> None:
+        while self._records:
+            batch, self._records = self._records, []
+            try:
+                rows = await self.db(self.store.record_events, [item for item, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each waiting delivery gets the error (Slack retries)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), row in zip(batch, rows):
+                if not future.done():
+                    future.set_result(row)
 
     def enqueue(self, row: int, work: tr.Work) -> None:
         if self._queue is None:

@@ -34,9 +34,9 @@ def test_migrations_create_every_table_and_are_idempotent(database_url):
     names = set(sa.inspect(store.engine).get_table_names())
     assert {"cases", "events", "feedback", "corrections", "slack_installations", "slack_bots",
             "slack_oauth_states", "alembic_version"} <= names
-    assert current(store.engine) == "0003"
+    assert current(store.engine) == "0004"
     Store.from_url(database_url)  # a second start must not fail or re-run anything
-    assert current(store.engine) == "0003"
+    assert current(store.engine) == "0004"
 
 
 def test_two_processes_migrating_at_once_both_succeed(database_url):
@@ -45,7 +45,7 @@ def test_two_processes_migrating_at_once_both_succeed(database_url):
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
-    assert current(Store.from_url(database_url, migrate=False).engine) == "0003"
+    assert current(Store.from_url(database_url, migrate=False).engine) == "0004"
 
 
 def test_the_same_message_is_recorded_once_even_from_two_processes(database_url):

@@ -26,7 +26,7 @@ from bot.core.followups import PENDING, SENT, Followups
 from bot.core.store import EventRow, FollowupRow, Store
 from tests.support import PROJECT_ROOT
 
-from .conftest import free_port
+from tests.postgres import free_port
 from .helpers import (BILL_TEXT, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, ThreadedStandIn, mention_body, open_case,
                       signed_headers)
 

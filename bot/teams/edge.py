@@ -1,0 +1,161 @@
+"""The Teams edge: the agent the SDK's CloudAdapter runs for every activity posted to
+/api/messages. Messages are answered through the platform-free Desk; card clicks go to
+CardActions.
+
+Delivery guarantees: a message is recorded in the database (unique per tenant, conversation
+and activity id) before it is answered, so a redelivered activity is answered once. The
+answer is posted during the request, so when posting fails the record is released and the
+request fails: a redelivery can then answer it (and no check-in follows an answer nobody saw).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from microsoft_agents.activity import Activity
+from microsoft_agents.hosting.core import TurnContext
+
+from ..core.desk import Desk
+from ..core.rendering import Phrases, Renderer
+from ..core.store import Store
+from ..core.timerules import BusinessHours
+from . import translate as tr
+from .connector import ConversationGone, with_retries
+from .conversations import Conversations
+from .hosting import Hosting
+
+log = logging.getLogger(__name__)
+TARGETS_TTL = 30.0  # seconds a process trusts its cached list of digest targets
+
+
+class TeamsEdge:
+    def __init__(self, desk: Desk, renderer: Renderer, phrases: Phrases, store: Store, hosting: Hosting, *,
+                 default_tz: str = "UTC", hours: BusinessHours | None = None,
+                 admin_users: frozenset[str] = frozenset()) -> None:
+        from .actions import CardActions
+
+        self.desk = desk
+        self.renderer = renderer
+        self.phrases = phrases
+        self.store = store
+        self.hosting = hosting
+        self.conversations = Conversations(store)
+        self.default_tz = default_tz
+        self.hours = hours
+        self.admin_users = admin_users  # when set, only they may say "digest here" and the like
+        self.actions = CardActions(self)
+        self._digest_targets: list[str] | None = None
+        self._digest_loaded = 0.0
+
+    def say(self, key: str, **values: Any) -> str:
+        return self.phrases(key, "teams", **values)
+
+    async def db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(partial(fn, *args, **kwargs))
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """POST /api/messages."""
+        return await self.hosting.handle(request, self)
+
+    # -- the SDK's Agent protocol ------------------------------------------------------------
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity = context.activity.model_dump(by_alias=True, mode="json", exclude_none=True)
+        kind = activity.get("type")
+        if kind == "message":
+            await self.on_message(context, activity)
+        elif kind == "invoke":
+            await self.actions.on_invoke(context, activity)
+        elif kind in ("conversationUpdate", "installationUpdate"):
+            await self.on_membership(activity)
+
+    async def reply(self, context: TurnContext, activity: dict[str, Any]) -> str:
+        """Post into the conversation (and channel thread) of the activity being handled."""
+        sent = await with_retries(lambda: context.send_activity(Activity.model_validate(activity)),
+                                  self.hosting.reply_backoff, "reply")
+        return str(sent.id or "")
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def on_message(self, context: TurnContext, activity: dict[str, Any]) -> None:
+        incoming = tr.read_activity(activity)
+        conv = incoming.conversation
+        if not incoming.activity_id or not conv.service_url:
+            return
+        await self.db(self.conversations.remember, conv)
+        if not incoming.personal and not incoming.mentioned:
+            # Teams only sends channel messages that @mention the bot; with more permissions it
+            # would send every one. Answer those only in threads the bot is helping in.
+            if not (incoming.thread and await self.db(self.store.bot_in_thread, "teams", conv.tenant, conv.key,
+                                                      incoming.thread)):
+                return
+        row = await self.db(self.store.record_event, "teams", conv.tenant, conv.key,
+                            tr.short_id(incoming.activity_id), kind="message")
+        if row is None:
+            log.info("duplicate delivery of a Teams message ignored")
+            return
+        try:
+            await self._answer(context, incoming, row)
+        except ConversationGone:
+            log.warning("Teams refused the answer: the conversation is gone")
+            await self.db(self.conversations.mark_gone, conv.key)
+            await self.db(self.store.finish_event, row, "failed")
+        except Exception:
+            await self.db(self.store.release_event, row)  # a redelivery may answer it
+            raise
+
+    async def _answer(self, context: TurnContext, incoming: tr.Incoming, row: int) -> None:
+        command = tr.command_of(incoming.text)
+        if command is not None:
+            await self.reply(context, tr.text_activity(await self._command(command, incoming)))
+            await self.db(self.store.finish_event, row)
+            return
+        diagnosed = await asyncio.to_thread(self.desk.diagnose, incoming.text, incoming.where)
+        case_id = diagnosed.case.id if diagnosed.case else None
+        try:
+            card = self.renderer.teams(diagnosed.answer, case_id)
+            ref = await self.reply(context, tr.answer_activity(card, case_id, diagnosed.answer))
+        except BaseException:
+            if case_id:  # nobody saw this answer: no case, no check-in
+                await self.db(self.store.discard_case, case_id)
+            raise
+        await self.db(self.store.answered, [(case_id, ref, row)])
+        if case_id and incoming.timezone:
+            await self.db(self.store.set_user_tz, case_id, incoming.timezone)
+
+    async def _command(self, command: str, incoming: tr.Incoming) -> str:
+        if self.admin_users and incoming.user not in self.admin_users:
+            return self.say("teams_admin_only")
+        what = "digest" if command.startswith("digest") else "escalation"
+        await self.db(self.conversations.set_target, incoming.conversation.key, what, command.endswith("_here"))
+        self._digest_targets = None
+        log.info("Teams conversation %s: %s", incoming.conversation.key, command)
+        return self.say(f"teams_{command}")
+
+    async def on_membership(self, activity: dict[str, Any]) -> None:
+        """Installed or added: remember where we are. Removed or uninstalled: stop writing there."""
+        incoming = tr.read_activity(activity)
+        conv = incoming.conversation
+        if not conv.service_url or not conv.id:
+            return
+        bot_id = (conv.bot or {}).get("id")
+        removed = activity.get("action") in ("remove", "remove-upgrade") or any(
+            (m or {}).get("id") == bot_id for m in activity.get("membersRemoved") or [])
+        if removed:
+            await self.db(self.conversations.mark_gone, conv.key)
+        else:
+            await self.db(self.conversations.remember, conv)
+
+    # -- digest targets ------------------------------------------------------------------------
+
+    def digest_targets(self) -> list[str]:
+        """Cached briefly: the scheduler asks on every tick after the digest time."""
+        if self._digest_targets is None or time.monotonic() - self._digest_loaded > TARGETS_TTL:
+            self._digest_targets = [f"teams:{t.conversation.key}" for t in self.conversations.targets("digest")]
+            self._digest_loaded = time.monotonic()
+        return list(self._digest_targets)

@@ -1,0 +1,63 @@
+"""Check-ins and digests delivered to Teams (the Notifier for the Clockwork), proactively,
+through the conversation references stored when people talked to the bot.
+
+A conversation Teams says is gone (403/404) is marked and skipped from then on: the Clockwork
+stops that check-in instead of retrying it. Throttling is retried with backoff inside one
+send; if Teams is still throttling, the send fails and the Clockwork tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..core.clockwork import Gone
+from ..core.digest import Digest
+from ..core.store import Case
+from . import translate as tr
+from .connector import ConversationGone
+from .conversations import Stored
+from .edge import TeamsEdge
+
+log = logging.getLogger(__name__)
+TARGET_PREFIX = "teams:"
+
+
+class TeamsNotifier:
+    platform = "teams"
+
+    def __init__(self, edge: TeamsEdge) -> None:
+        self.edge = edge
+
+    async def user_timezone(self, case: Case) -> str | None:
+        # Teams sends the user's zone with each message; it was stored on the case then.
+        return case.user_tz
+
+    async def send_checkin(self, case: Case) -> str:
+        stored = await self._conversation(case.channel)
+        card = self.edge.renderer.checkin("teams", case.id, case.intent)
+        return await self._send(stored, tr.checkin_activity(card, case.id, case.intent), case.thread)
+
+    def digest_targets(self) -> list[str]:
+        return self.edge.digest_targets()
+
+    async def send_digest(self, target: str, digest: Digest) -> str:
+        stored = await self._conversation(target.removeprefix(TARGET_PREFIX))
+        return await self._send(stored, tr.card_activity(self.edge.renderer.digest("teams", digest)))
+
+    async def _conversation(self, key: str) -> Stored:
+        stored = await asyncio.to_thread(self.edge.conversations.get, key)
+        if stored is None:
+            raise Gone("no conversation reference is stored")
+        if stored.gone_at is not None:
+            raise Gone("the conversation was marked gone")
+        return stored
+
+    async def _send(self, stored: Stored, activity: dict, thread: str = "") -> str:
+        try:
+            return await self.edge.hosting.send(stored.conversation, activity, thread)
+        except ConversationGone as exc:
+            # A 404 for one channel thread (its first post deleted) says nothing about the channel.
+            if exc.status == 403 or not thread:
+                await asyncio.to_thread(self.edge.conversations.mark_gone, stored.conversation.key)
+            raise Gone(str(exc)) from None
