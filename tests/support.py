@@ -160,3 +160,24 @@ def copy_trained(src: tuple[Path, Path], dest: Path) -> tuple[Path, Path]:
     shutil.copytree(root, dest / "project")
     shutil.copytree(data, dest / "data")
     return dest / "project", dest / "data"
+
+
+class LoopbackServer:
+    """An aiohttp app served on 127.0.0.1, port 0: the stand-ins for Slack and Teams use it."""
+
+    base = ""
+    _runner = None
+
+    async def serve(self, app) -> None:
+        from aiohttp import web
+
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

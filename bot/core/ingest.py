@@ -613,21 +613,14 @@ def _error(state: _State | None, row: Row, at: datetime, counts: dict[str, int],
     if not dated:
         counts["unchanged"] += 1
         return state
-    if state.status == OPEN:
-        if at > state.last_seen:
-            sighting(state)
-            counts["updated"] += 1
-        elif at < state.first_seen:
-            state.occurrences += 1
-            state.first_seen = at
-            counts["updated"] += 1
-        else:
-            counts["unchanged"] += 1
-    elif at > max(state.resolved_at or state.last_seen, state.last_seen):
+    if state.status == OPEN and at > state.last_seen:
+        sighting(state)
+        counts["updated"] += 1
+    elif state.status != OPEN and at > max(state.resolved_at or state.last_seen, state.last_seen):
         sighting(state)
         state.status, state.resolved_at = OPEN, None
         counts["reopened"] += 1
-    elif at < state.first_seen:
+    elif at < state.first_seen:  # an older sighting (open or resolved): it started earlier
         state.occurrences += 1
         state.first_seen = at
         counts["updated"] += 1

@@ -38,7 +38,7 @@ class SlackApi:
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        body = await _body(request)
+        body = await web_api_arguments(request)
         presented = (request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
                      or str(body.get("token", "")))
         if not hmac.compare_digest(presented.encode(), self.token.encode()):
@@ -119,7 +119,7 @@ class SlackApi:
                                      "blocks": view.get("blocks") or []}}
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def web_api_arguments(request: web.Request) -> dict[str, Any]:
     """The call's arguments: slack_sdk sends JSON for some methods, forms (nested values as
     JSON strings) or query parameters for others."""
     body: dict[str, Any] = dict(request.query)

@@ -18,6 +18,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.core.digest import Digest
 from bot.core.store import Case, Store
+from bot.sandbox.slack_api import web_api_arguments
+from tests.support import LoopbackServer
 
 BOT_TOKEN = "xoxb-sched-test"
 SIGNING_SECRET = "sched-signing-secret"
@@ -116,7 +118,7 @@ class Call:
     token: str = ""
 
 
-class SlackStandIn:
+class SlackStandIn(LoopbackServer):
     """Serves /api/{method} like Slack: GET (query) and POST (JSON or form) bodies, records every
     call, remembers posted messages (so a test can click their buttons), answers users.info with
     `tz`. `delay` slows chat.postMessage down, to keep several senders busy at the same time."""
@@ -177,35 +179,12 @@ class SlackStandIn:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self._app())
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        await self.serve(self._app())
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _body(self, request: web.Request) -> dict[str, Any]:
-        body: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
-            if request.content_type == "application/json":
-                body.update(await request.json())
-            else:
-                for key, value in (await request.post()).items():
-                    if isinstance(value, str) and value[:1] in "[{":
-                        try:
-                            value = json.loads(value)
-                        except ValueError:
-                            pass
-                    body[key] = value
-        return body
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        body = await self._body(request)
+        body = await web_api_arguments(request)
         if method == "chat.postMessage" and self.delay:
             await asyncio.sleep(self.delay)
         with self._lock:

@@ -24,7 +24,9 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text as sql_text
 
 from bot.app import SERVICES_KEY, Services
+from bot.sandbox.slack_api import web_api_arguments
 from bot.core.store import Store
+from tests.support import LoopbackServer
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -81,7 +83,7 @@ class Call:
     response: dict[str, Any] = field(default_factory=dict)
 
 
-class SlackStub:
+class SlackStub(LoopbackServer):
     """A local Slack Web API. Tell it to fail with `fail()` / `rate_limit()`."""
 
     def __init__(self) -> None:
@@ -138,41 +140,16 @@ class SlackStub:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files/{file_id}", self._file)
         app.router.add_post("/response/{hook}", self._webhook)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self.serve(app)
 
     @property
     def api_url(self) -> str:
         return f"{self.base}/api/"
 
-    async def _body(self, request: web.Request) -> dict[str, Any]:
-        body: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
-            if request.content_type == "application/json":
-                body.update(await request.json())
-            else:
-                form = await request.post()
-                for key, value in form.items():
-                    # slack_sdk form-encodes nested values as JSON strings
-                    if isinstance(value, str) and value[:1] in "[{":
-                        try:
-                            value = json.loads(value)
-                        except ValueError:
-                            pass
-                    body[key] = value
-        return body
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        body = await self._body(request)
+        body = await web_api_arguments(request)
         auth = request.headers.get("Authorization", "")
         queued = self._overrides.get(method)
         if queued:

@@ -25,6 +25,7 @@ from sqlalchemy import text as sql_text
 
 from bot.app import SERVICES_KEY, Services
 from bot.core.store import Store
+from tests.support import LoopbackServer
 
 TENANT = "7d1b3c4e-0000-4a5b-9c8d-1234567890ab"
 BOT_ID = "28:5a6b7c8d-1111-4e2f-8a9b-0123456789ab"
@@ -73,7 +74,7 @@ class Call:
         return None
 
 
-class ConnectorStub:
+class ConnectorStub(LoopbackServer):
     """A local Bot Framework connector."""
 
     def __init__(self) -> None:
@@ -113,16 +114,7 @@ class ConnectorStub:
         app.router.add_post("/amer/v3/conversations/{conversation}/activities/{activity}", self._activity)
         app.router.add_put("/amer/v3/conversations/{conversation}/activities/{activity}", self._activity)
         app.router.add_get("/keys", self._keys)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self.serve(app)
 
     @property
     def service_url(self) -> str:
