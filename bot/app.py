@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,6 +200,9 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
                 app.router.add_get("/slack/oauth_redirect", _slack_events)
 
     async def start(app: web.Application) -> None:
+        # The event loop shares the GIL with the diagnosis thread; a short switch interval keeps
+        # acknowledgements flowing while a batch is being diagnosed (the default is 5 ms).
+        sys.setswitchinterval(0.0005)
         await asyncio.to_thread(core.renderer.warm_up)
         if services.bolt is not None:
             # One connection pool for every Web API call (bolt's per-request clients share it).
