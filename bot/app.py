@@ -49,6 +49,7 @@ class Services:
     clockwork: Clockwork | None = None
     scheduler: Any = None         # APScheduler, when this process runs the scheduler
     http: Any = None              # the shared aiohttp.ClientSession for Slack's Web API
+    sandbox: bool = False         # Slack is played by the local sandbox (no credentials)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
     def notifiers(self) -> dict[str, Any]:
@@ -126,7 +127,7 @@ async def _healthz(request: web.Request) -> web.Response:
         await asyncio.to_thread(services.store.ping)
     except Exception:  # noqa: BLE001
         ok = False
-    body = {"ok": ok, "slack": services.settings.slack_mode or "off", "teams": services.settings.teams_mode or "off",
+    body = {"ok": ok, "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off", "teams": services.settings.teams_mode or "off",
             "model": {"cv_accuracy": services.core.model_meta.get("cv_accuracy"),
                       "built_at": services.core.model_meta.get("built_at")}}
     return web.json_response(body, status=200 if ok else 503)
@@ -180,6 +181,7 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
         settings, clock = local.settings, local.clock
         store.clock = clock  # cases, events and imports are stamped with the time the page shows
     services = build_services(settings, core, store, slack_client=slack_client, clock=clock)
+    services.sandbox = local is not None
     app = web.Application(client_max_size=3_000_000)
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", _healthz)
