@@ -27,7 +27,8 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from .core.ingest import ImportReport, IngestError, import_rows, parse_csv, parse_json_rows
+from .core.ingest import ImportReport, import_rows
+from .core.synchistory import IngestError, parse_csv, parse_json_rows
 
 log = logging.getLogger(__name__)
 

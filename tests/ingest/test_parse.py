@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.core.ingest import (IngestError, field_for, map_header, parse_csv, parse_date, parse_json_rows,
-                             status_is_success)
+from bot.core.syncdates import parse_date
+from bot.core.synchistory import (IngestError, field_for, map_header, parse_csv, parse_json_rows,
+                                  status_is_success)
 
 UTC = timezone.utc
 
