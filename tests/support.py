@@ -168,15 +168,15 @@ class LoopbackServer:
     base = ""
     _runner = None
 
-    async def serve(self, app) -> None:
+    async def serve(self, app, host: str = "127.0.0.1", **runner_options: Any) -> None:
         from aiohttp import web
 
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, **runner_options)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, host, 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -9,11 +9,12 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import pytest_asyncio
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from bot.app import create_app
 from bot.core.store import Store
 from bot.settings import Settings
+from tests.support import LoopbackServer
 
 from .harness import BOT_TOKEN, SIGNING_SECRET, BotClient, SlackStub, services_of
 
@@ -58,15 +59,12 @@ async def start_bot(tmp_path: Path, core, retrains) -> AsyncIterator[Callable[..
         app = create_app(settings, core, Store.from_url(settings.database_url), background=False)
         services = services_of(app)
         cleanups.append(lambda: _dispose(services))
-        runner = web.AppRunner(app, **(server or {}))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        served = LoopbackServer()
+        await served.serve(app, **(server or {}))
         # Runs first: drains background work and closes the edge; bounded so a wedged bot fails
         # its own test instead of hanging the suite.
-        cleanups.append(lambda: asyncio.wait_for(runner.cleanup(), 30))
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return BotClient(f"http://127.0.0.1:{port}", services, stub, session)
+        cleanups.append(lambda: asyncio.wait_for(served.stop(), 30))
+        return BotClient(served.base, services, stub, session)
 
     yield start
     for cleanup in reversed(cleanups):

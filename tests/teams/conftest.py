@@ -8,17 +8,13 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest_asyncio
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from bot.app import create_app
 from bot.core.store import Store
 from bot.settings import Settings
 from bot.teams.connector import Backoff
-
-try:  # SQLite and PostgreSQL: tests/conftest.py provides `database_url`; older trees kept it in tests/db
-    from tests.db.conftest import database_url, fresh_postgres, postgres_url  # noqa: F401
-except ImportError:
-    pass
+from tests.support import LoopbackServer
 
 from .harness import ConnectorStub, TeamsClient, services_of
 
@@ -49,13 +45,10 @@ async def start_bot(tmp_path: Path, core) -> AsyncIterator[Callable[..., Awaitab
         services.teams.hosting.backoff = Backoff(attempts=4, base=0.05, cap=0.2)
         services.teams.hosting.reply_backoff = Backoff(attempts=3, base=0.05, cap=0.2, max_retry_after=5)
         cleanups.append(lambda: _dispose(services))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, host, 0)
-        await site.start()
-        cleanups.append(lambda: asyncio.wait_for(runner.cleanup(), 30))
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return TeamsClient(f"http://{host}:{port}", services, stub, session)
+        served = LoopbackServer()
+        await served.serve(app, host=host)
+        cleanups.append(lambda: asyncio.wait_for(served.stop(), 30))
+        return TeamsClient(served.base, services, stub, session)
 
     yield start
     for cleanup in reversed(cleanups):
