@@ -7,7 +7,6 @@ in the background (clicks). Slack gets its 200 fast, and only after nothing can 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import datetime, timezone

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-import pytest
 import pytest_asyncio
 from aiohttp import ClientSession, web
 from sqlalchemy import select

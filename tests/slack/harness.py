@@ -26,7 +26,7 @@ from sqlalchemy import text as sql_text
 from bot.app import SERVICES_KEY, Services
 from bot.sandbox.slack_api import web_api_arguments
 from bot.core.store import Store
-from tests.support import LoopbackServer
+from tests.support import LoopbackServer, strings
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -37,30 +37,14 @@ APP_ID = "A0APP001"
 
 _ts_counter = itertools.count(1)
 
-
 def fresh_ts() -> str:
     """A Slack-style message ts, unique within the test session."""
     n = next(_ts_counter)
     return f"{1715000000 + n}.{n:06d}"
 
-
-def strings(value: Any):
-    """Every string inside a JSON-like value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from strings(k)
-            yield from strings(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from strings(v)
-
-
 def all_text(body: dict[str, Any]) -> str:
     """Everything a posted message would show: its text and every string in its blocks."""
     return "\n".join(strings({"text": body.get("text"), "blocks": body.get("blocks"), "view": body.get("view")}))
-
 
 def elements(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every interactive element (buttons, menus) in a list of blocks."""
@@ -71,7 +55,6 @@ def elements(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
             found.append(block["accessory"])
     return found
 
-
 @dataclass
 class Call:
     method: str
@@ -81,7 +64,6 @@ class Call:
     error: str = ""
     authorization: str = ""
     response: dict[str, Any] = field(default_factory=dict)
-
 
 class SlackStub(LoopbackServer):
     """A local Slack Web API. Tell it to fail with `fail()` / `rate_limit()`."""
@@ -145,7 +127,6 @@ class SlackStub(LoopbackServer):
     @property
     def api_url(self) -> str:
         return f"{self.base}/api/"
-
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -216,7 +197,6 @@ class SlackStub(LoopbackServer):
         self.webhook_posts.append(await request.json())
         self.webhook_paths.append(request.path)
         return web.Response(text="ok")
-
 
 class BotClient:
     """Sends Slack-shaped, signed requests to the running app."""
@@ -354,10 +334,8 @@ class BotClient:
         return [{"channel": c, "message": m, "kind": k, "status": s, "attempts": a,
                  "payload": json.loads(p) if isinstance(p, str) else p} for c, m, k, s, a, p in rows]
 
-
 def services_of(app: web.Application) -> Services:
     return app[SERVICES_KEY]
-
 
 # -- Slack event shapes ------------------------------------------------------------------------
 
@@ -366,11 +344,9 @@ BOB = "U0BOB0001"
 CHANNEL = "C0GENERAL"
 DM = "D0ALICE01"
 
-
 def _rich_text(text: str) -> list[dict[str, Any]]:
     return [{"type": "rich_text", "block_id": "b1", "elements": [
         {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]
-
 
 def mention_event(text: str, *, channel: str = CHANNEL, ts: str | None = None, thread_ts: str | None = None,
                   user: str = ALICE) -> dict[str, Any]:
@@ -382,7 +358,6 @@ def mention_event(text: str, *, channel: str = CHANNEL, ts: str | None = None, t
         event["thread_ts"] = thread_ts
         event["parent_user_id"] = ALICE
     return event
-
 
 def message_event(text: str, *, channel: str = CHANNEL, channel_type: str = "channel", ts: str | None = None,
                   thread_ts: str | None = None, user: str | None = ALICE, **extra: Any) -> dict[str, Any]:
@@ -398,7 +373,6 @@ def message_event(text: str, *, channel: str = CHANNEL, channel_type: str = "cha
         event["parent_user_id"] = ALICE
     event.update(extra)
     return event
-
 
 def dm_event(text: str, **kw: Any) -> dict[str, Any]:
     return message_event(text, channel=DM, channel_type="im", **kw)
