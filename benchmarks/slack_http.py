@@ -1,25 +1,26 @@
 """Slack delivery over real HTTP: signed app_mention events in, threaded replies out.
 
-The server side runs in child processes (benchmarks/slack_server.py): the real app from
-create_app(settings, core, store, background=False) served by aiohttp over a fresh SQLite
-database in a temporary directory, and, in a process of its own, a local stand-in for the Slack
-Web API that records when each chat.postMessage arrives. This process is only the load
-generator, so the client's own work does not run on the app's event loop (nor on its GIL).
+The app runs as an operator runs it in production: `python -m bot run` in HTTP mode with
+WEB_CONCURRENCY=2 (one web process per core of this machine; bot/serving.py), a fresh SQLite
+database in a temporary directory, and SLACK_API_BASE_URL pointing at a local stand-in for the
+Slack Web API (benchmarks/slack_server.py, a process of its own) that records when each
+chat.postMessage arrives. This process only generates the load: like Slack, it holds keep-alive
+connections to the app and writes each signed event to one of them. The load generator and the
+stand-in play Slack's servers, which in production are not on the bot's machine; both are
+written on bare asyncio (benchmarks/rawhttp.py) so that they take as little as they can of the
+two cores the app is measured on.
 
-Each round sends CONCURRENCY signed `app_mention` events at once (distinct channel and ts,
-held-out error texts), after one unmeasured warm-up round. Per event:
-  ack      from starting the POST to /slack/events until its HTTP response has been read
-  reply    from starting that POST until the stand-in receives the chat.postMessage for the same
-           channel + thread_ts (both clocks are CLOCK_MONOTONIC on this machine)
+Each round writes CONCURRENCY signed `app_mention` events at once, one per connection
+(distinct channel and ts, held-out error texts), after one unmeasured warm-up round. Per event:
+  ack      from writing the POST to /slack/events until the last byte of its response is read
+  reply    from writing that POST until the stand-in reads the first bytes of the
+           chat.postMessage for the same channel + thread_ts (both clocks are CLOCK_MONOTONIC)
 Every event must get exactly one reply. Rounds start on a quiet server (the previous round's
 replies all arrived, then a short pause for its last database writes).
 
-    python -m benchmarks.slack_http [--json] [--profile FILE] [--trace]
+    python -m benchmarks.slack_http [--json] [--workers N]
 
-runs this stage alone. For finding where the time goes: --profile writes a cProfile of the app
-process (on Python 3.12 it records every thread, in wall-clock time), --trace prints the reply
-path stage by stage, SQLite write-lock waits and event-loop lag (timing wrappers installed in the
-app process; they add some overhead of their own, so the gated run does not use them).
+runs this stage alone.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import math
 import os
 import random
+import re
 import select
 import signal
 import subprocess
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .inputs import SEED
+from .rawhttp import Connection, request_bytes
 from .process import ROOT, _last_line, child_env
 from .report import Figure
 from .speed import _percentile
@@ -49,12 +52,12 @@ from .speed import _percentile
 CONCURRENCY = 50
 ROUNDS = 5
 WARMUP_ROUNDS = 1
+WORKERS = 2              # WEB_CONCURRENCY: one web process per core of this machine
 ACK_P99_LIMIT_MS = 100.0
 REPLY_P50_LIMIT_MS = 50.0
 REPLY_P99_LIMIT_MS = 250.0
-START_TIMEOUT_S = 60
+START_TIMEOUT_S = 120
 ROUND_TIMEOUT_S = 15
-SEPARATE_STUB = True    # the Slack stand-in in a process of its own (see Server)
 SETTLE_S = 0.25          # pause between rounds: the last round's database writes finish
 LATE_GRACE_S = 0.5       # after the last round: time for a duplicate reply to show up
 SECTION = f"Slack over HTTP: {CONCURRENCY} concurrent signed app_mention events"
@@ -63,6 +66,7 @@ SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench-token"
 TEAM = "TBENCH"
 BOT_USER = "UBOT"        # what the stand-in's auth.test says the bot is
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 
 
 def now() -> float:
@@ -70,20 +74,19 @@ def now() -> float:
 
 
 class _Child:
-    """One `python -m benchmarks.slack_server` process; ready once it prints its ports."""
+    """A child process that is ready once a line of its stdout matches `ready`."""
 
-    def __init__(self, name: str, config: dict[str, Any], tmp: Path) -> None:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], tmp: Path) -> None:
         self.name = name
         self.stderr_path = tmp / f"{name}.stderr"
         self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.slack_server", json.dumps(config)],
-                                     cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._stderr)
 
     def error(self, what: str) -> RuntimeError:
         return RuntimeError(f"{self.name} {what}: {_last_line(self.stderr_path.read_text(errors='replace'))}")
 
-    def ready(self) -> dict[str, int]:
+    def ready(self, pattern: re.Pattern[str]) -> re.Match[str]:
         deadline = time.monotonic() + START_TIMEOUT_S
         assert self.proc.stdout is not None
         while True:
@@ -94,10 +97,8 @@ class _Child:
             if not line:
                 self.proc.wait()
                 raise self.error(f"exited with {self.proc.returncode} before listening")
-            try:
-                return json.loads(line)
-            except ValueError:
-                continue
+            if found := pattern.search(line.decode(errors="replace")):
+                return found
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -115,32 +116,38 @@ class _Child:
 
 
 class Server:
-    """The Slack stand-in and the app, each in its own process (a context manager).
+    """The Slack stand-in and the app (`python -m bot run`), each in its own process."""
 
-    The stand-in gets a process of its own so that its work does not run on the app's event loop
-    and a reply's arrival time is not delayed by the app's backlog (SEPARATE_STUB = False puts the
-    two in one process, as the smoke test does)."""
-
-    def __init__(self, tmp: Path, profile: str | None = None, trace: str | None = None) -> None:
+    def __init__(self, tmp: Path, workers: int = WORKERS) -> None:
         self.tmp = tmp
-        self.config = {"db_url": f"sqlite:///{tmp / 'bench.db'}", "signing_secret": SIGNING_SECRET,
-                       "bot_token": BOT_TOKEN, "profile": profile, "trace": trace}
+        self.workers = workers
         self.children: list[_Child] = []
         self.app_port = self.stub_port = 0
-        self.app_pid = 0
+        self.app_pids: list[int] = []
+
+    def app_env(self) -> dict[str, str]:
+        from bot.settings import Settings
+
+        base = Settings.from_env()  # the model, intents and responses from the usual places
+        env = {k: v for k, v in child_env().items()
+               if not k.startswith(("SLACK_", "MICROSOFT_", "DIGEST_", "TEAMS", "INGEST_"))}
+        env.update({"SYNCMEDIC_ROOT": str(base.root), "SYNCMEDIC_DATA_DIR": str(base.data_dir),
+                    "HOST": "127.0.0.1", "PORT": "0", "WEB_CONCURRENCY": str(self.workers),
+                    "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                    "SLACK_API_BASE_URL": f"http://127.0.0.1:{self.stub_port}/api/",
+                    "DATABASE_URL": f"sqlite:///{self.tmp / 'bench.db'}", "SCHEDULER": "off", "TEAMS": "off",
+                    "LOG_LEVEL": "WARNING"})
+        return env
 
     def __enter__(self) -> "Server":
         try:
-            if SEPARATE_STUB:
-                stub = _Child("stub", {"role": "stub"}, self.tmp)
-                self.children.append(stub)
-                self.stub_port = stub.ready()["stub_port"]
-                app = _Child("app", {**self.config, "role": "app", "stub_port": self.stub_port}, self.tmp)
-            else:
-                app = _Child("app", {**self.config, "role": "both"}, self.tmp)
+            stub = _Child("stub", [sys.executable, "-m", "benchmarks.slack_server"], child_env(), self.tmp)
+            self.children.append(stub)
+            self.stub_port = int(stub.ready(re.compile(r'"stub_port": (\d+)')).group(1))
+            app = _Child("app", [sys.executable, "-m", "bot", "run"], self.app_env(), self.tmp)
             self.children.append(app)
-            ports = app.ready()
-            self.app_port, self.stub_port, self.app_pid = ports["app_port"], ports["stub_port"], app.proc.pid
+            self.app_port = int(app.ready(LISTENING).group(1))
+            self.app_pids = _processes(app.proc.pid)
         except BaseException:
             self._stop_all()
             raise
@@ -162,28 +169,42 @@ class Server:
 
     def warnings(self) -> list[str]:
         return [ln for child in self.children for ln in child.stderr_path.read_text(errors="replace").splitlines()
-                if " WARNING " in ln or " ERROR " in ln]
+                if (" WARNING " in ln or " ERROR " in ln) and "`token` will be unused" not in ln]
 
 
-def _cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU time (user + system) the process has used: (its main thread, all other threads)."""
+def _processes(pid: int) -> list[int]:
+    """The process and its children (the web workers, when it forks them)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *map(int, children)]
+
+
+def _cpu_seconds(pids: Sequence[int]) -> tuple[float, float]:
+    """CPU time (user + system) the processes have used: (their main threads, all other threads)."""
     tick = os.sysconf("SC_CLK_TCK")
     main = other = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    for pid in pids:
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended meanwhile
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
             continue
-        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        if task.name == str(pid):
-            main += used
-        else:
-            other += used
+        for task in tasks:
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended meanwhile
+                continue
+            used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            if task.name == str(pid):
+                main += used
+            else:
+                other += used
     return main, other
 
 
-def _events(texts: Sequence[str], first: int, count: int, epoch: int) -> list[tuple[tuple[str, str], bytes, dict]]:
-    """`count` signed event_callback bodies: ((channel, ts), body, headers)."""
+def _events(texts: Sequence[str], first: int, count: int, epoch: int, port: int) -> list[tuple[tuple[str, str], bytes]]:
+    """`count` signed event_callback requests: ((channel, ts), the whole HTTP request)."""
     from slack_sdk.signature import SignatureVerifier
 
     signer = SignatureVerifier(SIGNING_SECRET)
@@ -203,40 +224,50 @@ def _events(texts: Sequence[str], first: int, count: int, epoch: int) -> list[tu
         headers = {"Content-Type": "application/json", "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
                    "X-Slack-Request-Timestamp": stamp,
                    "X-Slack-Signature": signer.generate_signature(timestamp=stamp, body=body)}
-        out.append(((channel, ts), body, headers))
+        out.append(((channel, ts), request_bytes("POST", "127.0.0.1", port, "/slack/events", body, headers)))
     return out
 
 
-async def _send_round(session, url: str, events) -> list[tuple[tuple[str, str], float, float, int]]:
-    async def one(key, body, headers):
+async def _send_round(connections: Sequence[Connection], events) -> list[tuple[tuple[str, str], float, float, int]]:
+    """Write every event, one per connection, as fast as the loop can; then collect the acks."""
+    started = []
+    for connection, (key, raw) in zip(connections, events):
         sent = now()
-        async with session.post(url, data=body, headers=headers) as resp:
-            await resp.read()
-            return key, sent, now(), resp.status
+        started.append((key, sent, connection.send(raw)))
+    results = []
+    for key, sent, waiting in started:
+        status, _body, acked = await waiting
+        results.append((key, sent, acked, status))
+    return results
 
-    return await asyncio.gather(*(one(*e) for e in events))
+
+async def _get(port: int, path: str, timeout: float = ROUND_TIMEOUT_S + 5) -> Any:
+    connection = await Connection.open("127.0.0.1", port)
+    try:
+        status, body, _ = await asyncio.wait_for(connection.send(request_bytes("GET", "127.0.0.1", port, path)),
+                                                 timeout)
+    finally:
+        connection.close()
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}")
+    return json.loads(body)
 
 
 async def _load(server: Server, texts: Sequence[str]) -> dict[str, Any]:
-    import aiohttp
-
-    url = f"http://127.0.0.1:{server.app_port}/slack/events"
-    stub = f"http://127.0.0.1:{server.stub_port}"
     epoch = int(time.time()) - 100_000
     sent: list[tuple[tuple[str, str], float, float, int]] = []
     warm_keys: set[tuple[str, str]] = set()
     timeouts = 0
     cpu_before = (0.0, 0.0)
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    connections = [await Connection.open("127.0.0.1", server.app_port) for _ in range(CONCURRENCY)]
+    try:
         for r in range(WARMUP_ROUNDS + ROUNDS):
-            events = _events(texts, r * CONCURRENCY, CONCURRENCY, epoch)  # signed before the clock starts
+            events = _events(texts, r * CONCURRENCY, CONCURRENCY, epoch, server.app_port)  # before the clock starts
             if r == WARMUP_ROUNDS:
-                cpu_before = _cpu_seconds(server.app_pid)
-            results = await _send_round(session, url, events)
-            async with session.get(f"{stub}/__wait", params={"n": str((r + 1) * CONCURRENCY),
-                                                             "timeout": str(ROUND_TIMEOUT_S)}) as resp:
-                arrived = (await resp.json())["count"]
+                cpu_before = _cpu_seconds(server.app_pids)
+            results = await _send_round(connections, events)
+            arrived = (await _get(server.stub_port, f"/__wait?n={(r + 1) * CONCURRENCY}&timeout={ROUND_TIMEOUT_S}"))[
+                "count"]
             if r < WARMUP_ROUNDS:
                 warm_keys.update(k for k, *_ in results)
             else:
@@ -244,23 +275,23 @@ async def _load(server: Server, texts: Sequence[str]) -> dict[str, Any]:
                 timeouts += arrived < (r + 1) * CONCURRENCY
             await asyncio.sleep(SETTLE_S)
         await asyncio.sleep(LATE_GRACE_S)
-        cpu_after = _cpu_seconds(server.app_pid)
-        async with session.get(f"{stub}/__records") as resp:
-            records = await resp.json()
+        cpu_after = _cpu_seconds(server.app_pids)
+        records = await _get(server.stub_port, "/__records")
+    finally:
+        for connection in connections:
+            connection.close()
     return {"sent": sent, "warm_keys": warm_keys, "records": records, "timeouts": timeouts,
+            "workers": len(server.app_pids) - 1 or 1,
             "cpu": [after - before for before, after in zip(cpu_before, cpu_after)]}
 
 
-def _measure(texts: Sequence[str], profile: str | None = None, trace: bool = False) -> dict[str, Any]:
+def _measure(texts: Sequence[str], workers: int = WORKERS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="syncmedic-bench-slack-") as tmp:
-        trace_path = str(Path(tmp) / "trace.json") if trace else None
-        with Server(Path(tmp), profile, trace_path) as server:
+        with Server(Path(tmp), workers) as server:
             started = time.perf_counter()
             result = asyncio.run(_load(server, texts))
             result["load_seconds"] = time.perf_counter() - started
         result["server_warnings"] = server.warnings()  # after the with: includes what shutdown logged
-        if trace_path:
-            result["trace"] = json.loads(Path(trace_path).read_text())
     return result
 
 
@@ -294,7 +325,7 @@ def figures_from(result: dict[str, Any]) -> list[Figure]:
     reply_lat = [min(by_key[k]) - started if by_key.get(k) else math.inf for k, started, _a, _st in sent]
     a = _ms(acks)
     r = _ms(reply_lat)
-    runs = f"{ROUNDS} rounds x {CONCURRENCY} after {WARMUP_ROUNDS} warm-up"
+    runs = f"{ROUNDS} rounds x {CONCURRENCY} after {WARMUP_ROUNDS} warm-up, {result['workers']} web process(es)"
     ack_note = f"n={n}, {runs}" + (f"; non-200 acks: {dict(bad_acks)}" if bad_acks else "")
     reply_note = f"n={n}" + (f"; {unanswered} never answered (infinitely late)" if unanswered else "")
     if result["timeouts"]:
@@ -318,88 +349,21 @@ def figures_from(result: dict[str, Any]) -> list[Figure]:
                detail=count_note),
         Figure("slack.answered_once", section, "events answered exactly once", n - unanswered - duplicated, "count",
                n, "=="),
-        Figure("slack.cpu_loop_ms_per_event", section, "server CPU per event: event-loop thread", loop_cpu, "ms",
-               detail="bolt, aiohttp server, Slack client, rendering"
-                      + ("" if SEPARATE_STUB else "; includes the Slack stand-in's share")),
-        Figure("slack.cpu_workers_ms_per_event", section, "server CPU per event: worker threads", worker_cpu, "ms",
-               detail="asyncio.to_thread: database writes and diagnosis; a burst of "
-                      f"{CONCURRENCY} needs {CONCURRENCY * (loop_cpu + worker_cpu):.0f} ms of CPU"),
+        Figure("slack.cpu_loop_ms_per_event", section, "server CPU per event: event-loop threads", loop_cpu, "ms",
+               detail="bolt, aiohttp server and client, model, rendering (all web processes)"),
+        Figure("slack.cpu_workers_ms_per_event", section, "server CPU per event: other threads", worker_cpu, "ms",
+               detail=f"database writes; a burst of {CONCURRENCY} needs {CONCURRENCY * (loop_cpu + worker_cpu):.0f} ms "
+                      f"of CPU, shared by {result['workers']} process(es)"),
     ]
 
 
-def run(texts: Sequence[str], profile: str | None = None, trace: bool = False) -> list[Figure]:
+def run(texts: Sequence[str], workers: int = WORKERS) -> list[Figure]:
     """`texts`: realistic error messages (the held-out in-scope texts), used in a fixed shuffle."""
     if not texts:
         raise ValueError("no texts to send")
     mixed = list(texts)
     random.Random(SEED).shuffle(mixed)
-    result = _measure(mixed, profile, trace)
-    figures = figures_from(result)
-    if trace:
-        print(trace_report(result), file=sys.stderr)
-    return figures
-
-
-# -- investigation: where the reply time goes ---------------------------------------------------
-
-_STAGES = ("accept", "record_event", "answer", "diagnose", "handle", "open_case", "schedule", "slack", "post",
-           "set_reply_ref", "finish_event")
-
-
-def trace_report(result: dict[str, Any]) -> str:
-    """Per stage, over the measured events: when it started, how long it took, and (for the code that
-    runs synchronously, on a worker thread or on the loop) how much CPU its thread used, in ms."""
-    trace = result["trace"]
-    sent = {k: (started, acked) for k, started, acked, _st in result["sent"]}
-    stages: dict[tuple[str, str], dict[str, tuple[float, float, float | None]]] = defaultdict(dict)
-    threads: Counter = Counter()
-    for stage, channel, ts, start, end, thread, cpu in trace["rows"]:
-        if (channel, ts) in sent:
-            stages[(channel, ts)][stage] = (start, end, cpu)
-            threads[thread] += 1
-    arrived = {(r["channel"], r["thread_ts"]): r["arrived"] for r in result["records"]["replies"]}
-    lines = [f"{'stage (ms; start = after the POST)':<38} {'start p50':>9} {'start p99':>9} {'took p50':>9} "
-             f"{'took p99':>9} {'took max':>9} {'cpu p50':>8} {'cpu p99':>8}"]
-
-    def pct(values: list[float], q: float) -> str:
-        return f"{_percentile(values, q) * 1e3:.1f}" if values else "-"
-
-    def row(name: str, starts: list[float], took: list[float], cpu: list[float] = ()) -> None:
-        if took:
-            lines.append(f"{name:<38} {pct(starts, .5):>9} {pct(starts, .99):>9} {pct(took, .5):>9} "
-                         f"{pct(took, .99):>9} {max(took) * 1e3:9.1f} {pct(list(cpu), .5):>8} "
-                         f"{pct(list(cpu), .99):>8}")
-
-    for stage in _STAGES:
-        found = [(st[stage], sent[key][0]) for key, st in stages.items() if stage in st]
-        row(stage, [s - t0 for (s, _e, _c), t0 in found], [e - s for (s, e, _c), _t0 in found],
-            [c for (_s, _e, c), _t0 in found if c is not None])
-
-    def gap(name: str, values: list[float]) -> None:
-        row(name, [], values)
-
-    gap("  thread queue: accept -> record_event", [st["record_event"][0] - st["accept"][0]
-                                                   for st in stages.values() if "accept" in st and "record_event" in st])
-    gap("  thread queue: answer -> diagnose", [st["diagnose"][0] - st["answer"][0]
-                                               for st in stages.values() if "answer" in st and "diagnose" in st])
-    gap("  loop resumes: diagnose -> slack", [st["slack"][0] - st["diagnose"][1]
-                                              for st in stages.values() if "slack" in st and "diagnose" in st])
-    gap("  ack read by client after accept", [sent[k][1] - st["accept"][1] for k, st in stages.items()
-                                              if "accept" in st])
-    gap("  stub has it after post started", [arrived[k] - st["post"][0] for k, st in stages.items()
-                                             if "post" in st and k in arrived])
-    first = min(t0 for t0, _a in sent.values())
-    last = max(arrived.get(k, first) for k in sent)
-    waits = [e - s for s, e in trace["begins"] if first <= s <= last]
-    lags = [lag for when, lag in trace["loop_lag"] if first <= when <= last]
-    lines.append(f"SQLite BEGIN IMMEDIATE (write-lock wait), {len(waits)} transactions under load: "
-                 f"p50 {pct(waits, .5)} ms, p90 {pct(waits, .9)} ms, p99 {pct(waits, .99)} ms, "
-                 f"max {max(waits, default=0) * 1e3:.1f} ms, sum {sum(waits) * 1e3:.0f} ms; "
-                 f"over 5 ms: {sum(w > 0.005 for w in waits)}")
-    lines.append(f"event-loop lag (a 5 ms timer fires late by), {len(lags)} samples under load: p50 {pct(lags, .5)} ms, "
-                 f"p90 {pct(lags, .9)} ms, max {max(lags, default=0) * 1e3:.1f} ms")
-    lines.append("calls by thread: " + ", ".join(f"{t} {c}" for t, c in sorted(threads.items())))
-    return "\n".join(lines)
+    return figures_from(_measure(mixed, workers))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,13 +375,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.slack_http", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the app process")
-    parser.add_argument("--trace", action="store_true", help="print the reply path's stage timings on stderr")
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"WEB_CONCURRENCY for the app (default {WORKERS})")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     texts = [e.text for e in load_heldout_examples(settings.training_dir, load_catalog(settings.intents_dir))
              if e.intent != OUT_OF_SCOPE]
-    figures = run(texts, os.path.abspath(args.profile) if args.profile else None, args.trace)
+    figures = run(texts, args.workers)
     print(as_json(figures, {}) if args.json else table(figures))
     return 1 if any(f.failed for f in figures) else 0
 

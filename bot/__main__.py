@@ -195,34 +195,40 @@ def open_store(settings: Settings):
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    import dataclasses
-    import socket
-
-    from aiohttp import web
-
     from .app import create_app
     from .sandbox import browse_url, wanted
+    from .serving import ServeError, serve, workers_for
 
     _logging(settings)
     settings.check_slack()
     sandbox = wanted(settings)  # no Slack or Teams credentials: serve the local sandbox at /
     core = _core(settings, quiet=False)
-    # Listen before building the app, so PORT=0 gets a real port that the sandbox (whose Slack
-    # client calls back into this server) and the printed address can use.
+    workers, why_fewer = workers_for(settings, sandbox)
+    if why_fewer:
+        print(f"note: WEB_CONCURRENCY={settings.web_concurrency} ignored, running one process: {why_fewer}",
+              file=sys.stderr)
+    if workers > 1:
+        # Migrate once, here, before the workers fork; each opens its own connections.
+        open_store(settings).engine.dispose()
+
+    def make_app(settings: Settings, _index: int):
+        from .core.store import Store
+
+        store = open_store(settings) if workers == 1 else Store.from_url(settings.database_url, migrate=False)
+        return create_app(settings, core, store, sandbox=sandbox)
+
+    def announce(settings: Settings) -> None:
+        extra = f", {workers} worker processes" if workers > 1 else ""
+        print(f"SyncMedic listening on http://{settings.host}:{settings.port} "
+              f"(Slack: {'sandbox' if sandbox else settings.slack_mode or 'off'}{extra})", flush=True)
+        if sandbox:
+            print(f"Open {browse_url(settings.host, settings.port)} in your browser", flush=True)
+
     try:
-        sock = socket.create_server((settings.host, settings.port),
-                                    family=socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
-    except OSError as exc:
-        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return serve(settings, make_app, workers, announce)
+    except ServeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    settings = dataclasses.replace(settings, port=sock.getsockname()[1])
-    app = create_app(settings, core, open_store(settings), sandbox=sandbox)
-    print(f"SyncMedic listening on http://{settings.host}:{settings.port} "
-          f"(Slack: {'sandbox' if sandbox else settings.slack_mode or 'off'})", flush=True)
-    if sandbox:
-        print(f"Open {browse_url(settings.host, settings.port)} in your browser", flush=True)
-    web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=10)
-    return 0
 
 
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:

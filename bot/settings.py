@@ -51,6 +51,9 @@ def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+MAX_WEB_CONCURRENCY = 64
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path = PROJECT_ROOT
@@ -60,6 +63,7 @@ class Settings:
     stale_model: str = "rebuild"
     port: int = 3000
     host: str = "0.0.0.0"
+    web_concurrency: int = 1  # web processes sharing the port (see bot.serving)
     database_url: str = ""
     followup_after: timedelta = timedelta(hours=4)
     slack_bot_token: str | None = None
@@ -109,6 +113,9 @@ class Settings:
             ZoneInfo(self.digest_tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"DIGEST_TZ={self.digest_tz!r}: use an IANA zone such as Europe/London") from None
+        if self.web_concurrency > MAX_WEB_CONCURRENCY:
+            raise SettingsError(f"WEB_CONCURRENCY={self.web_concurrency}: use 1 to {MAX_WEB_CONCURRENCY} "
+                                "(about one per CPU core)")
         return self
 
     @property
@@ -180,6 +187,7 @@ class Settings:
             stale_model=stale,
             port=int(port_text),
             host=env.get("HOST", "0.0.0.0"),
+            web_concurrency=_int(env, "WEB_CONCURRENCY", 1, 1),
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'syncmedic.db'}",
             followup_after=parse_duration("FOLLOWUP_AFTER", env.get("FOLLOWUP_AFTER", "4h")),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,

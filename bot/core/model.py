@@ -11,7 +11,6 @@ probabilities on the training texts before anything is saved, so the two cannot 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -70,12 +69,13 @@ class Block:
 
     def weights(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(feature indices, tf-idf values) for one document's n-grams."""
-        vocab = self.vocabulary
-        found = [(j, n) for g, n in Counter(grams).items() if (j := vocab.get(g)) is not None]
+        get = self.vocabulary.get
+        # Look every n-gram up, then count the known ones in numpy: cheaper than counting the
+        # strings first (most n-grams of a message are repeats or unknown).
+        found = [j for g in grams if (j := get(g)) is not None]
         if not found:
             return _NO_INDEX, _NO_VALUE
-        idx = np.fromiter((j for j, _ in found), dtype=np.int64, count=len(found))
-        tf = np.fromiter((n for _, n in found), dtype=np.float64, count=len(found))
+        idx, tf = np.unique(np.array(found, dtype=np.int64), return_counts=True)
         values = (np.log(tf) + 1.0) * self.idf[idx]
         values /= np.sqrt(np.dot(values, values))
         return idx + self.offset, values

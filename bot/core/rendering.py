@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, meta
 from markupsafe import Markup
 
 from .answers import Answer, Finding
@@ -31,6 +31,7 @@ SLACK_FALLBACK_CHARS = 3000
 # Teams refuses activities over about 28 KB; stay well inside it.
 TEAMS_TEXT_CHARS = 4000
 EVIDENCE_CHARS = 200
+KB_MEMO_SIZE = 4096  # rendered knowledge-base snippets kept (see Renderer.kb_text)
 
 
 def slack_escape(text: str) -> str:
@@ -133,7 +134,8 @@ class Renderer:
             {"case_id": case_id or "", "intent": intent})
         self._layout.filters["tojson"] = lambda v: Markup(json.dumps(v, ensure_ascii=False))
         self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
-        self._kb_cache: dict[tuple[str, str], Any] = {}
+        self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
+        self._kb_rendered: dict[tuple, str] = {}
 
     # -- knowledge-base text -------------------------------------------------------------
 
@@ -154,11 +156,23 @@ class Renderer:
 
     def kb_text(self, channel: str, source: str, entities: dict[str, str]) -> str:
         key = (channel, source)
-        template = self._kb_cache.get(key)
-        if template is None:
+        compiled = self._kb_cache.get(key)
+        if compiled is None:
+            env = self._kb_envs[channel]
             prepared = _BOLD.sub(r"{% filter b %}\1{% endfilter %}", source)
-            template = self._kb_cache[key] = self._kb_envs[channel].from_string(prepared)
-        return template.render(**entities)
+            names = tuple(sorted(meta.find_undeclared_variables(env.parse(prepared))))
+            compiled = self._kb_cache[key] = (env.from_string(prepared), names)
+        template, names = compiled
+        # A snippet's text depends only on the entities it names, so most of an answer's dozen
+        # snippets are the same string every time: rendering each costs more than the rest of
+        # the reply together. Bounded, because entity values come from users.
+        memo = (channel, source, *(entities.get(n) for n in names))
+        text = self._kb_rendered.get(memo)
+        if text is None:
+            if len(self._kb_rendered) >= KB_MEMO_SIZE:
+                self._kb_rendered.clear()
+            text = self._kb_rendered[memo] = template.render(**entities)
+        return text
 
     def finding_view(self, channel: str, finding: Finding) -> dict[str, Any]:
         ch = CHANNELS[channel]

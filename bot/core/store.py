@@ -19,11 +19,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint,
-                        bindparam, create_engine, event, insert, null, select, update)
+                        bindparam, create_engine, insert, null, select, update)
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from .sqlite import sqlite_engine
 
 OPEN, RESOLVED, ESCALATED = "open", "resolved", "escalated"
 QUESTION_CHARS = 4000
@@ -199,25 +201,7 @@ class Change:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn, _record):  # WAL: readers never block the writer
-            conn.isolation_level = None  # we issue BEGIN ourselves (below)
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):
-            # Take the write lock up front: two processes that both read then write would
-            # otherwise deadlock on the lock upgrade and one would fail with "locked".
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        return sqlite_engine(url)
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
@@ -225,11 +209,32 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+class _BurstStatements:
+    """The statements a burst of Slack events runs, built once. SQLAlchemy caches compiled SQL,
+    but building a statement object and its cache key on every call cost far more than SQLite's
+    own work (about 0.5 ms against 0.01 ms per transaction)."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        self.record_event = (dialect_insert(EventRow)
+                             .on_conflict_do_nothing(index_elements=["platform", "workspace", "channel", "message"])
+                             .returning(EventRow.id))
+        self.insert_case = insert(CaseRow)
+        self.insert_followup = insert(FollowupRow)
+        self.set_reply_ref = update(CaseRow).where(CaseRow.id == bindparam("cid")).values(reply_ref=bindparam("ref"))
+        self.event_done = (update(EventRow).where(EventRow.id == bindparam("eid"))
+                           .values(status="done", done_at=bindparam("now"), payload=null()))
+
+
 class Store:
     def __init__(self, engine: Engine, clock=utcnow) -> None:
         self.engine = engine
         self.clock = clock
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._burst = _BurstStatements(engine.dialect.name)
 
     @classmethod
     def from_url(cls, url: str, clock=utcnow, migrate: bool = True) -> "Store":
@@ -270,18 +275,11 @@ class Store:
         """record_event for several messages in one transaction (group commit for a burst of
         deliveries). Each item: platform, workspace, channel, message, event_id, kind, payload.
         A duplicate, within the batch or against the table, gets None."""
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        now = self.clock()
+        received = {"status": "received", "attempts": 0, "received_at": self.clock()}
         results: list[int | None] = []
         with self.engine.begin() as conn:
             for item in items:
-                statement = (dialect_insert(EventRow).values(**item, status="received", attempts=0, received_at=now)
-                             .on_conflict_do_nothing(index_elements=["platform", "workspace", "channel", "message"])
-                             .returning(EventRow.id))
-                row = conn.execute(statement).first()
+                row = conn.execute(self._burst.record_event, {**item, **received}).first()
                 results.append(int(row[0]) if row else None)
         return results
 
@@ -293,11 +291,10 @@ class Store:
         with self.engine.begin() as conn:
             refs = [{"cid": c, "ref": r} for c, r, _ in done if c and r]
             if refs:
-                conn.execute(update(CaseRow).where(CaseRow.id == bindparam("cid")).values(reply_ref=bindparam("ref")),
-                             refs)
-            conn.execute(update(EventRow).where(EventRow.id == bindparam("eid"))
-                         .values(status="done", done_at=now, payload=null()),
-                         [{"eid": row} for _, _, row in done if row is not None])
+                conn.execute(self._burst.set_reply_ref, refs)
+            finished = [{"eid": row, "now": now} for _, _, row in done if row is not None]
+            if finished:
+                conn.execute(self._burst.event_done, finished)
 
     def finish_event(self, event_id: int, status: str = "done") -> None:
         with self.session() as s:
@@ -346,9 +343,9 @@ class Store:
         if not rows:
             return []
         with self.engine.begin() as conn:
-            conn.execute(insert(CaseRow), rows)
+            conn.execute(self._burst.insert_case, rows)
             if followup_due is not None:
-                conn.execute(insert(FollowupRow), [{"case_id": r["id"], "due_at": followup_due, "status": "pending",
+                conn.execute(self._burst.insert_followup, [{"case_id": r["id"], "due_at": followup_due, "status": "pending",
                                                     "attempts": 0, "ref": ""} for r in rows])
         return [Case(r["id"], r["platform"], r["workspace"], r["channel"], r["thread"], r["message"], r["user"],
                      r["intent"], r["confidence"], dict(r["entities"] or {}), OPEN, 0, "", now, now, None,

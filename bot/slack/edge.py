@@ -216,11 +216,23 @@ class SlackEdge:
         if not ready:
             return
         try:
-            prepared = await self._diagnose_and_render(ready)
+            diagnosed = await self._diagnose(ready)
         except Exception:  # noqa: BLE001
             log.exception("diagnosing a batch of %d failed; it will be retried", len(ready))
             return
-        results = await asyncio.gather(*(self._deliver(*item) for item in prepared), return_exceptions=True)
+        # Each reply is posted as soon as it is rendered: the first answer of a burst does not
+        # wait for the last one's templates.
+        prepared, posts = [], []
+        for (row, work, _text, notes), d in zip(ready, diagnosed):
+            try:
+                payload = self._render(d, notes)
+            except Exception:  # noqa: BLE001 - left "received": recover() retries it later
+                log.exception("rendering the answer to %s/%s failed; it will be retried", work.channel, work.ts)
+                continue
+            prepared.append((row, work, d, payload))
+            posts.append(asyncio.ensure_future(self._deliver(row, work, d, payload)))
+            await asyncio.sleep(0)  # that post goes out, and acknowledgements waiting on the loop run
+        results = await asyncio.gather(*posts, return_exceptions=True)
         done, failed = [], []
         for (row, work, diagnosed, _payload), result in zip(prepared, results):
             if isinstance(result, SlackApiError):
@@ -237,25 +249,19 @@ class SlackEdge:
         for row in failed:
             await self.db(self.store.finish_event, row, "failed")
 
-    async def _diagnose_and_render(self, ready: list[tuple[int, tr.Work, str, list[str]]]) -> list[tuple]:
-        """Model and templates on the CPU thread; the cases' transaction on the database thread, so
-        acknowledgements (database thread) never queue behind a batch's CPU work."""
-        loop = asyncio.get_running_loop()
+    async def _diagnose(self, ready: list[tuple[int, tr.Work, str, list[str]]]) -> list[Any]:
+        """The model on the CPU thread, the cases' transaction on the database thread, so
+        acknowledgements (database thread) never queue behind a batch's model call."""
         where = [Where("slack", w.team, w.channel, w.reply_thread, w.ts, w.user) for _, w, _, _ in ready]
-        answers = await loop.run_in_executor(self._cpu, self.desk.answer_many, [text for _, _, text, _ in ready])
-        diagnosed = await self.db(self.desk.open_cases_for, list(zip([t for _, _, t, _ in ready], where)), answers)
+        texts = [text for _, _, text, _ in ready]
+        answers = await asyncio.get_running_loop().run_in_executor(self._cpu, self.desk.answer_many, texts)
+        return await self.db(self.desk.open_cases_for, list(zip(texts, where)), answers)
 
-        def render() -> list[tuple]:
-            prepared = []
-            for (row, work, _text, notes), d in zip(ready, diagnosed):
-                payload = self.renderer.slack(d.answer, d.case.id if d.case else None)
-                if notes:
-                    payload["blocks"].insert(0, {"type": "context",
-                                                 "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
-                prepared.append((row, work, d, payload))
-            return prepared
-
-        return await loop.run_in_executor(self._cpu, render)
+    def _render(self, diagnosed: Any, notes: list[str]) -> dict[str, Any]:
+        payload = self.renderer.slack(diagnosed.answer, diagnosed.case.id if diagnosed.case else None)
+        if notes:
+            payload["blocks"].insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
+        return payload
 
     async def _with_files(self, work: tr.Work) -> tuple[str, list[str]]:
         """The message text plus any attached text files; notes for files that could not be read."""

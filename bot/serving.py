@@ -1,0 +1,204 @@
+"""Serving the app over HTTP: one process, or several sharing the port (WEB_CONCURRENCY).
+
+Answering a Slack event is Python work (bolt, the model, the templates), and one Python
+process runs on one core at a time. With WEB_CONCURRENCY=N, `python -m bot run` loads the
+model once, then forks N workers that share its memory; each listens on the same port with
+its own socket (SO_REUSEPORT), so the kernel spreads connections across them. What must
+happen once is already safe across processes: deliveries are deduplicated by a unique key in
+the database, recovery, check-ins and digests claim their rows, and the in-process scheduler
+runs in worker 0 only. The parent only supervises: it forwards SIGTERM and SIGINT and starts
+a new worker when one dies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import time
+import traceback
+from typing import Callable
+
+from aiohttp import web
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+STARTUP_TIMEOUT_S = 300        # a worker that is not serving by then is a failed start
+QUICK_DEATH_S = 10.0           # a worker that dies this soon after starting...
+MAX_QUICK_DEATHS = 5           # ...this many times in a row: stop, something is wrong
+
+AppFactory = Callable[[Settings, int], web.Application]
+
+
+class ServeError(RuntimeError):
+    pass
+
+
+def bind(host: str, port: int, *, reuse_port: bool, listen: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(socket.SOMAXCONN)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def workers_for(settings: Settings, sandbox: bool) -> tuple[int, str]:
+    """How many web processes to run, and why not more when that is fewer than asked for."""
+    if settings.web_concurrency <= 1:
+        return 1, ""
+    if sandbox:
+        return 1, "the sandbox keeps its pretend Slack in one process"
+    if settings.slack_mode == "socket":
+        return 1, "Socket Mode holds one connection to Slack per process; run more processes, not workers"
+    return settings.web_concurrency, ""
+
+
+def serve(settings: Settings, make_app: AppFactory, workers: int, announce: Callable[[Settings], None]) -> int:
+    """Listen on settings.host:settings.port (0: any free port) and serve until SIGTERM/SIGINT."""
+    try:
+        sock = bind(settings.host, settings.port, reuse_port=workers > 1, listen=workers == 1)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
+    settings = dataclasses.replace(settings, port=sock.getsockname()[1])
+    if workers == 1:
+        app = make_app(settings, 0)
+
+        async def ready(_app: web.Application) -> None:
+            announce(settings)
+
+        app.on_startup.append(ready)
+        web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=10)
+        return 0
+    return _Supervisor(settings, make_app, workers, sock, announce).run()
+
+
+class _Supervisor:
+    """The parent of N workers. It keeps a bound, non-listening socket on the port, so the port
+    stays ours while a worker is restarted, and takes no connections itself."""
+
+    def __init__(self, settings: Settings, make_app: AppFactory, workers: int, reserved: socket.socket,
+                 announce: Callable[[Settings], None]) -> None:
+        self.settings = settings
+        self.make_app = make_app
+        self.workers = workers
+        self.reserved = reserved
+        self.announce = announce
+        self.children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started at)
+        self.stopping = False
+        self.quick_deaths = 0
+        self.ready_read, self.ready_write = os.pipe()
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for index in range(self.workers):
+            self._spawn(index)
+        if not self._wait_until_ready():
+            self._stop()
+            self._reap_all()
+            return 1
+        self.announce(self.settings)
+        status = 0
+        while self.children:
+            try:
+                pid, code = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            index, started = self.children.pop(pid, (None, 0.0))
+            if index is None or self.stopping:
+                continue
+            log.error("web worker %d (pid %d) exited with %s; starting a new one", index, pid, _describe(code))
+            self.quick_deaths = self.quick_deaths + 1 if time.monotonic() - started < QUICK_DEATH_S else 0
+            if self.quick_deaths >= MAX_QUICK_DEATHS:
+                log.error("web workers keep dying at start-up; stopping")
+                self._stop()
+                status = 1
+                continue
+            time.sleep(min(5.0, 0.5 * self.quick_deaths))
+            self._spawn(index)
+        self._reap_all()
+        return status
+
+    def _spawn(self, index: int) -> None:
+        pid = os.fork()
+        if pid:
+            self.children[pid] = (index, time.monotonic())
+            return
+        code = 1
+        try:  # the worker: never returns into the parent's code
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.close(self.ready_read)
+            self.reserved.close()
+            sock = bind(self.settings.host, self.settings.port, reuse_port=True, listen=True)
+            # Only worker 0 runs the in-process scheduler: one set of ticks is enough.
+            settings = self.settings if index == 0 else dataclasses.replace(self.settings, scheduler=False)
+            app = self.make_app(settings, index)
+            ready_write = self.ready_write
+
+            async def ready(_app: web.Application) -> None:
+                os.write(ready_write, b".")
+
+            app.on_startup.append(ready)
+            web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=10)
+            code = 0
+        except BaseException:  # noqa: BLE001 - report, then leave with a failure status
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def _wait_until_ready(self) -> bool:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        ready = 0
+        while ready < self.workers:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.stopping:
+                return False
+            readable, _, _ = select.select([self.ready_read], [], [], min(left, 0.2))
+            if readable:
+                ready += len(os.read(self.ready_read, 64))
+            pid, code = os.waitpid(-1, os.WNOHANG)
+            if pid:
+                self.children.pop(pid, None)
+                log.error("a web worker exited with %s before it was serving", _describe(code))
+                return False
+        return True
+
+    def _stop(self, *_args: object) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def _reap_all(self) -> None:
+        for pid in list(self.children):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            self.children.pop(pid, None)
+
+
+def _describe(wait_status: int) -> str:
+    if os.WIFSIGNALED(wait_status):
+        return f"signal {signal.Signals(os.WTERMSIG(wait_status)).name}"
+    return f"status {os.waitstatus_to_exitcode(wait_status)}"
