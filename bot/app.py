@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +127,7 @@ async def _healthz(request: web.Request) -> web.Response:
         await asyncio.to_thread(services.store.ping)
     except Exception:  # noqa: BLE001
         ok = False
-    body = {"ok": ok, "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off", "teams": services.settings.teams_mode or "off",
+    body = {"ok": ok, "pid": os.getpid(), "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off", "teams": services.settings.teams_mode or "off",
             "model": {"cv_accuracy": services.core.model_meta.get("cv_accuracy"),
                       "built_at": services.core.model_meta.get("built_at")}}
     return web.json_response(body, status=200 if ok else 503)
@@ -202,9 +202,6 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
                 app.router.add_get("/slack/oauth_redirect", _slack_events)
 
     async def start(app: web.Application) -> None:
-        # The event loop shares the GIL with the diagnosis thread; a short switch interval keeps
-        # acknowledgements flowing while a batch is being diagnosed (the default is 5 ms).
-        sys.setswitchinterval(0.0005)
         await asyncio.to_thread(core.renderer.warm_up)
         if services.bolt is not None:
             # One connection pool for every Web API call (bolt's per-request clients share it).

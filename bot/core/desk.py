@@ -71,14 +71,29 @@ class Desk:
 
     def open_cases_for(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
         """The database half: a case (and its first check-in) for every answer worth tracking."""
+        tracked, specs = self._case_specs(items, answers)
+        cases = dict(zip(tracked, self.store.open_cases(specs, self.followup_due())))
+        return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
+
+    def plan_cases(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
+        """open_cases_for without writing: the caller writes each case (Store.insert_cases,
+        with followup_due()) just before posting its answer, batched with others."""
+        tracked, specs = self._case_specs(items, answers)
+        cases = dict(zip(tracked, self.store.new_cases(specs)))
+        return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
+
+    def followup_due(self) -> datetime | None:
+        """When a new case's first check-in is due (None: no check-ins)."""
+        return self.clock() + self.followups.after if self.followups is not None else None
+
+    @staticmethod
+    def _case_specs(items: list[tuple[str, Where]], answers: list[Answer]) -> tuple[list[int], list[dict]]:
         tracked = [i for i, answer in enumerate(answers) if answer.kind in TRACKED]
         specs = [dict(platform=w.platform, workspace=w.workspace, channel=w.channel, thread=w.thread,
                       message=w.message, user=w.user, intent=answers[i].intent, confidence=answers[i].confidence,
                       entities=answers[i].entities, question=items[i][0])
                  for i in tracked for w in [items[i][1]]]
-        due = self.clock() + self.followups.after if self.followups is not None else None
-        cases = dict(zip(tracked, self.store.open_cases(specs, due)))
-        return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
+        return tracked, specs
 
     def fixed(self, case_id: str, user: str, source: str) -> Change:
         return self.store.resolve(case_id, user, source)

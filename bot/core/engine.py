@@ -63,9 +63,11 @@ class Engine:
     def _rank_segments(self, seg_proba: np.ndarray) -> list[list[Scored]]:
         """Per segment, intents by falling probability; the most confident segment first."""
         per_segment = []
+        classes = self._classes
         for row in seg_proba:
-            order = np.argsort(-row)
-            per_segment.append([Scored(self._classes[i], float(row[i])) for i in order])
+            order = np.argsort(-row).tolist()
+            values = row.tolist()
+            per_segment.append([Scored(classes[i], values[i]) for i in order])
 
         def strength(scores: list[Scored]) -> float:
             return max((s.confidence for s in scores if s.intent != OUT_OF_SCOPE), default=0.0)

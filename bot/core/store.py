@@ -11,6 +11,7 @@ must hold across processes are database constraints, not in-memory checks:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from contextlib import contextmanager
@@ -334,22 +335,29 @@ class Store:
                                      message=message, user=user, intent=intent, confidence=confidence,
                                      entities=entities, question=question)], followup_due)[0]
 
+    def new_cases(self, specs: list[dict[str, Any]]) -> list[Case]:
+        """Open cases for `specs` as they will be stored, not yet written (see insert_cases)."""
+        now = self.clock()
+        return [Case(str(uuid.uuid4()), spec["platform"], spec["workspace"], spec["channel"], spec["thread"],
+                     spec["message"], spec["user"], spec["intent"], spec["confidence"], dict(spec["entities"] or {}),
+                     OPEN, 0, "", now, now, None, spec["question"][:QUESTION_CHARS], None) for spec in specs]
+
     def open_cases(self, specs: list[dict[str, Any]], followup_due: datetime | None = None) -> list[Case]:
         """Open several cases (and their first check-ins) in one transaction."""
-        now = self.clock()
-        rows = [dict(spec, id=str(uuid.uuid4()), question=spec["question"][:QUESTION_CHARS], status=OPEN,
-                     failing_count=0, reply_ref="", created_at=now, updated_at=now, resolved_at=None, user_tz=None)
-                for spec in specs]
-        if not rows:
-            return []
+        cases = self.new_cases(specs)
+        self.insert_cases(cases, followup_due)
+        return cases
+
+    def insert_cases(self, cases: list[Case], followup_due: datetime | None = None) -> None:
+        """Write cases made by new_cases (and their first check-ins) in one transaction."""
+        if not cases:
+            return
         with self.engine.begin() as conn:
-            conn.execute(self._burst.insert_case, rows)
+            conn.execute(self._burst.insert_case, [dataclasses.asdict(c) for c in cases])
             if followup_due is not None:
-                conn.execute(self._burst.insert_followup, [{"case_id": r["id"], "due_at": followup_due, "status": "pending",
-                                                    "attempts": 0, "ref": ""} for r in rows])
-        return [Case(r["id"], r["platform"], r["workspace"], r["channel"], r["thread"], r["message"], r["user"],
-                     r["intent"], r["confidence"], dict(r["entities"] or {}), OPEN, 0, "", now, now, None,
-                     r["question"], None) for r in rows]
+                conn.execute(self._burst.insert_followup, [{"case_id": c.id, "due_at": followup_due,
+                                                            "status": "pending", "attempts": 0, "ref": ""}
+                                                           for c in cases])
 
     def get_case(self, case_id: str) -> Case | None:
         with self.session() as s:

@@ -25,6 +25,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..core.answers import Answer
 from ..core.desk import Desk, Where
+from ..core.groupcommit import GroupCommit
 from ..core.rendering import Phrases, Renderer, Safe, slack_escape
 from ..core.store import Store
 from . import translate as tr
@@ -40,6 +41,8 @@ SIZE_ERRORS = {"msg_too_long", "invalid_blocks", "invalid_blocks_format", "too_m
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
                     "token_revoked", "no_permission", "missing_scope"}
 PLAIN_TEXT_LIMIT = 3900
+ANSWER_CHUNK = 4               # messages diagnosed, opened and answered together (see answer_batch)
+INLINE_DIAGNOSIS_CHARS = 2000  # longer texts are diagnosed on the CPU thread (see _diagnose)
 MAX_BATCH = 64
 
 
@@ -93,8 +96,8 @@ class SlackEdge:
         self._tasks: set[asyncio.Task] = set()
         self._http: aiohttp.ClientSession | None = None
         self._queue: asyncio.Queue | None = None
-        self._records: list[tuple[dict[str, Any], asyncio.Future]] = []
-        self._recorder: asyncio.Future | None = None
+        # Group commit: the deliveries of a burst share transactions.
+        self._record = GroupCommit(partial(self.db, self.store.record_events))
         self._worker: asyncio.Future | None = None
         # One thread for the store: SQLite writes never wait on each other's locks in-process.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-db")
@@ -158,29 +161,6 @@ class SlackEdge:
         self.enqueue(row, work)
         return True
 
-    async def _record(self, item: dict[str, Any]) -> int | None:
-        """Group commit: deliveries that arrive while a commit is running share the next one, so a
-        burst of 50 events costs a few transactions, and every ack still waits for its own row."""
-        future = asyncio.get_running_loop().create_future()
-        self._records.append((item, future))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.ensure_future(self._commit_records())
-        return await future
-
-    async def _commit_records(self) -> None:
-        while self._records:
-            batch, self._records = self._records, []
-            try:
-                rows = await self.db(self.store.record_events, [item for item, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - each waiting delivery gets the error (Slack retries)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), row in zip(batch, rows):
-                if not future.done():
-                    future.set_result(row)
-
     def enqueue(self, row: int, work: tr.Work) -> None:
         if self._queue is None:
             self._queue = asyncio.Queue()
@@ -215,47 +195,65 @@ class SlackEdge:
             ready.append((row, work, text, notes))
         if not ready:
             return
-        try:
-            diagnosed = await self._diagnose(ready)
-        except Exception:  # noqa: BLE001
-            log.exception("diagnosing a batch of %d failed; it will be retried", len(ready))
-            return
-        # Each reply is posted as soon as it is rendered: the first answer of a burst does not
-        # wait for the last one's templates.
-        prepared, posts = [], []
-        for (row, work, _text, notes), d in zip(ready, diagnosed):
+        # A few messages at a time, start to finish: diagnosed, their cases written (one
+        # transaction), their replies posted; then the next few. The first answers of a burst do
+        # not wait for the last one's diagnosis, and a reply's buttons never point at a case
+        # that is not written yet.
+        prepared, posts, unseen = [], [], []
+        for start in range(0, len(ready), ANSWER_CHUNK):
+            chunk = []
+            for row, work, text, notes in ready[start: start + ANSWER_CHUNK]:
+                try:
+                    chunk.append((row, work, await self._diagnose(work, text), notes))
+                except Exception:  # noqa: BLE001 - left "received": recover() retries it later
+                    log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
             try:
-                payload = self._render(d, notes)
-            except Exception:  # noqa: BLE001 - left "received": recover() retries it later
-                log.exception("rendering the answer to %s/%s failed; it will be retried", work.channel, work.ts)
+                await self.db(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
+                              self.desk.followup_due())
+            except Exception:  # noqa: BLE001 - left "received": recover() retries them later
+                log.exception("opening %d cases failed; their messages will be retried", len(chunk))
                 continue
-            prepared.append((row, work, d, payload))
-            posts.append(asyncio.ensure_future(self._deliver(row, work, d, payload)))
-            await asyncio.sleep(0)  # that post goes out, and acknowledgements waiting on the loop run
+            for row, work, diagnosed, notes in chunk:
+                try:
+                    payload = self._render(diagnosed, notes)
+                except Exception:  # noqa: BLE001 - left "received": recover() retries it later
+                    log.exception("rendering the answer to %s/%s failed; it will be retried", work.channel, work.ts)
+                    if diagnosed.case is not None:
+                        unseen.append(diagnosed.case.id)
+                    continue
+                prepared.append((row, work, diagnosed, payload))
+                posts.append(asyncio.ensure_future(self._deliver(row, work, diagnosed, payload)))
+                await asyncio.sleep(0)  # that reply goes out, and acknowledgements waiting on the loop run
         results = await asyncio.gather(*posts, return_exceptions=True)
         done, failed = [], []
         for (row, work, diagnosed, _payload), result in zip(prepared, results):
+            if isinstance(result, BaseException) and diagnosed.case is not None:
+                unseen.append(diagnosed.case.id)  # nobody saw this answer: no case, no check-in
             if isinstance(result, SlackApiError):
                 error = result.response.get("error", "")
                 log.warning("Slack refused the answer to %s/%s: %s", work.channel, work.ts, error)
                 if error in PERMANENT_ERRORS:
                     failed.append(row)
             elif isinstance(result, BaseException):
-                log.error("posting the answer to %s/%s failed; it will be retried", work.channel, work.ts,
-                          exc_info=result)
+                log.error("answering %s/%s failed; it will be retried", work.channel, work.ts, exc_info=result)
             else:
                 done.append((diagnosed.case.id if diagnosed.case else None, result, row))
         await self.db(self.store.answered, done)
+        for case_id in unseen:
+            await self.db(self.store.discard_case, case_id)
         for row in failed:
             await self.db(self.store.finish_event, row, "failed")
 
-    async def _diagnose(self, ready: list[tuple[int, tr.Work, str, list[str]]]) -> list[Any]:
-        """The model on the CPU thread, the cases' transaction on the database thread, so
-        acknowledgements (database thread) never queue behind a batch's model call."""
-        where = [Where("slack", w.team, w.channel, w.reply_thread, w.ts, w.user) for _, w, _, _ in ready]
-        texts = [text for _, _, text, _ in ready]
-        answers = await asyncio.get_running_loop().run_in_executor(self._cpu, self.desk.answer_many, texts)
-        return await self.db(self.desk.open_cases_for, list(zip(texts, where)), answers)
+    async def _diagnose(self, work: tr.Work, text: str) -> Any:
+        """What the message is, and the case it opens (not yet written). A usual
+        message is diagnosed right here on the loop (under a millisecond, less than handing it
+        to a thread); a long paste goes to the CPU thread so acknowledgements never wait on it."""
+        if len(text) <= INLINE_DIAGNOSIS_CHARS:
+            answers = self.desk.answer_many([text])
+        else:
+            answers = await asyncio.get_running_loop().run_in_executor(self._cpu, self.desk.answer_many, [text])
+        where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)
+        return self.desk.plan_cases([(text, where)], answers)[0]
 
     def _render(self, diagnosed: Any, notes: list[str]) -> dict[str, Any]:
         payload = self.renderer.slack(diagnosed.answer, diagnosed.case.id if diagnosed.case else None)
@@ -296,8 +294,10 @@ class SlackEdge:
             args["thread_ts"] = thread
         if answer is not None:
             args["metadata"] = tr.metadata(case_id, answer)
+        # api_call with the JSON body chat_postMessage would build: the same request, without the
+        # SDK's per-call argument checks (a tenth of a millisecond, on every reply of a burst).
         try:
-            resp = await client.chat_postMessage(**args)
+            resp = await client.api_call("chat.postMessage", json=args)
         except SlackApiError as exc:
             if exc.response.get("error") not in SIZE_ERRORS or answer is None:
                 raise
@@ -305,7 +305,7 @@ class SlackEdge:
             plain = self.say("slack_plain_fallback") + "\n" + slack_escape(self.renderer.text(answer, case_id))
             args.pop("blocks", None)
             args["text"] = plain[:PLAIN_TEXT_LIMIT]
-            resp = await client.chat_postMessage(**args)
+            resp = await client.api_call("chat.postMessage", json=args)
         return str(resp.get("ts") or "")
 
     async def _post_command_reply(self, client: AsyncWebClient, work: tr.Work, payload: dict[str, Any],

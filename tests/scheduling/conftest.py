@@ -11,6 +11,7 @@ import pytest
 from bot.core.store import Store
 
 from .helpers import Clock
+from .processes import Proc
 
 
 @pytest.fixture
@@ -36,3 +37,17 @@ def sqlite_store(sqlite_url, clock):
     s = Store.from_url(sqlite_url, clock=clock)
     yield s
     s.engine.dispose()
+
+
+@pytest.fixture
+def procs():
+    started: list[Proc] = []
+
+    def start(args: list[str], env: dict[str, str], log) -> Proc:
+        proc = Proc(args, env, log)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()

@@ -9,107 +9,17 @@ once, and two schedulers never both send the same one.
 from __future__ import annotations
 
 import collections
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Callable
 
-import pytest
 from sqlalchemy import select
 
 from bot.core.followups import PENDING, SENT, Followups
 from bot.core.store import EventRow, FollowupRow, Store
-from tests.support import PROJECT_ROOT
 
 from tests.postgres import free_port
-from .helpers import (BILL_TEXT, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, ThreadedStandIn, mention_body, open_case,
-                      signed_headers)
-
-_CLEARED = ("SYNCMEDIC_", "SLACK_", "DIGEST_", "FOLLOWUP_", "SCHEDULER", "BUSINESS_HOURS", "DATABASE_URL", "PORT",
-            "HOST", "MODEL_STALE", "ESCALAT", "ADMIN_USERS", "EVENT_RETRY_AFTER", "RETENTION", "LOG_LEVEL")
-
-
-def bot_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED)}
-    env.update({"SYNCMEDIC_ROOT": str(PROJECT_ROOT), "SYNCMEDIC_DATA_DIR": str(data_dir), "MODEL_STALE": "refuse",
-                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "LOG_LEVEL": "INFO"})
-    env.update(extra)
-    return env
-
-
-class Proc:
-    """A `python -m bot ...` child with its output in a log file (shown when an assertion fails)."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._out = open(log, "ab")
-        self.popen = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT, env=env,
-                                      stdout=self._out, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def kill9(self) -> None:
-        os.kill(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=10)
-        assert self.popen.returncode == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-        self._out.close()
-
-
-@pytest.fixture
-def procs():
-    started: list[Proc] = []
-
-    def start(args: list[str], env: dict[str, str], log: Path) -> Proc:
-        proc = Proc(args, env, log)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        proc.stop()
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str, proc: Proc | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if proc is not None and proc.popen.poll() is not None:
-            pytest.fail(f"the bot exited ({proc.popen.returncode}) while waiting for {what}:\n{proc.output()}")
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout:g} s waiting for {what}" + (f":\n{proc.output()}" if proc else ""))
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-def send_mention(port: int, text: str, ts: str) -> None:
-    body = mention_body(text, ts)
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), method="POST",
-                                     headers=signed_headers(body, "application/json"))
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        assert resp.status == 200
-
+from .helpers import BILL_TEXT, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, ThreadedStandIn, open_case
+from .processes import bot_env, healthy, send_mention, wait_for
 
 def test_a_checkin_survives_kill_9_and_arrives_exactly_once(tmp_path, data_dir, procs):
     db = f"sqlite:///{tmp_path / 'killed.db'}"
