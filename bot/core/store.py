@@ -222,7 +222,8 @@ class _BurstStatements:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         self.record_event = (dialect_insert(EventRow)
                              .on_conflict_do_nothing(index_elements=["platform", "workspace", "channel", "message"])
-                             .returning(EventRow.id))
+                             .returning(EventRow.id, EventRow.platform, EventRow.workspace, EventRow.channel,
+                                        EventRow.message))
         self.insert_case = insert(CaseRow)
         self.insert_followup = insert(FollowupRow)
         self.set_reply_ref = update(CaseRow).where(CaseRow.id == bindparam("cid")).values(reply_ref=bindparam("ref"))
@@ -276,13 +277,16 @@ class Store:
         """record_event for several messages in one transaction (group commit for a burst of
         deliveries). Each item: platform, workspace, channel, message, event_id, kind, payload.
         A duplicate, within the batch or against the table, gets None."""
+        if not items:
+            return []
         received = {"status": "received", "attempts": 0, "received_at": self.clock()}
-        results: list[int | None] = []
         with self.engine.begin() as conn:
-            for item in items:
-                row = conn.execute(self._burst.record_event, {**item, **received}).first()
-                results.append(int(row[0]) if row else None)
-        return results
+            # One multi-row INSERT; a duplicate inserts nothing and returns nothing, so rows are
+            # matched back to items by their unique key (the first item with a key gets its row).
+            inserted = {tuple(r[1:]): int(r[0]) for r in
+                        conn.execute(self._burst.record_event, [{**item, **received} for item in items])}
+        return [inserted.pop(key, None) for key in
+                ((item["platform"], item["workspace"], item["channel"], item["message"]) for item in items)]
 
     def answered(self, done: list[tuple[str | None, str, int]]) -> None:
         """After replies were posted: (case id or None, reply ref, event row) in one transaction."""
