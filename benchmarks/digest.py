@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from bot.core.digest import build_digest
-from bot.core.store import SyncErrorRow, Store
+from bot.core.store import Store
+from bot.core.tables import SyncErrorRow
 
 from .report import Figure
 

@@ -262,7 +262,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from .core.digest import build_digest
-    from .core.store import utcnow
+    from .core.tables import utcnow
 
     core = _core(settings)
     digest = build_digest(open_store(settings), core.catalog, utcnow())

@@ -20,7 +20,8 @@ from .core.clockwork import Clockwork, DigestPlan, start_scheduler
 from .core.desk import Desk
 from .core.followups import Followups
 from .core.rendering import Phrases
-from .core.store import Store, utcnow
+from .core.store import Store
+from .core.tables import utcnow
 from .core.timerules import BusinessHours, parse_clock, parse_days
 from .settings import Settings
 from .wiring import Core

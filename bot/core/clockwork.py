@@ -16,7 +16,8 @@ from typing import Any, Callable, Protocol
 from .catalog import Catalog
 from .digest import Digest, build_digest, claim_digest, digest_posted, release_digest
 from .followups import Followups
-from .store import Case, Store, utcnow
+from .store import Store
+from .tables import Case, utcnow
 from .timerules import BusinessHours, digest_day, zone
 
 log = logging.getLogger(__name__)

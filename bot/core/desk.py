@@ -14,7 +14,8 @@ from typing import Callable
 from .answers import Answer, AnswerKind
 from .assistant import Assistant, Message
 from .followups import Followups
-from .store import ESCALATED, Case, Change, Store, utcnow
+from .store import Store
+from .tables import ESCALATED, Case, Change, utcnow
 
 # Answers worth tracking until someone says the sync works again.
 TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)

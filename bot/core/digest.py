@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .catalog import Catalog
-from .store import OPEN, RESOLVED, CaseRow, DigestRunRow, Store, SyncErrorRow
+from .store import Store
+from .tables import OPEN, RESOLVED, CaseRow, DigestRunRow, SyncErrorRow
 
 SHOWN_REFERENCES = 5
 CLAIM_TIMEOUT = timedelta(minutes=10)

@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from .store import RESOLVED, Case, CaseRow, FollowupRow, Store
+from .store import Store
+
+from .tables import RESOLVED, Case, CaseRow, FollowupRow
 
 CLAIM_TIMEOUT = timedelta(minutes=5)
 MAX_SEND_ATTEMPTS = 5

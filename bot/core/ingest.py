@@ -56,7 +56,9 @@ from typing import IO, Any, Mapping, Protocol, Sequence
 from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .store import OPEN, RESOLVED, Store, SyncErrorRow
+from .store import Store
+
+from .tables import OPEN, RESOLVED, SyncErrorRow
 from .synchistory import ParsedRows, Row, parse_csv, parse_json_rows
 
 MESSAGE_CHARS = 1_000          # message text kept in the database

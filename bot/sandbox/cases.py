@@ -8,7 +8,8 @@ from typing import Any, Callable
 from sqlalchemy import func, select
 
 from ..core.catalog import Catalog
-from ..core.store import CaseRow, FollowupRow, Store, SyncErrorRow
+from ..core.store import Store
+from ..core.tables import CaseRow, FollowupRow, SyncErrorRow
 from . import workspace as ws
 
 SHOWN = 200

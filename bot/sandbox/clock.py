@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Callable
 
-from ..core.store import utcnow
+from ..core.tables import utcnow
 from ..core.timerules import local_datetime, zone
 
 MORNING = time(9, 0)

@@ -36,7 +36,7 @@ from slack_sdk.errors import SlackApiError
 from ..core.clockwork import Gone
 from ..core.digest import build_digest
 from ..core.ingest import import_csv
-from ..core.store import utcnow
+from ..core.tables import utcnow
 from ..settings import Settings
 from . import loopback_origin
 from . import workspace as ws

@@ -15,7 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..core.digest import resolve_group
 from ..core.rendering import Safe
-from ..core.store import Case
+from ..core.tables import Case
 from ..core.timerules import BusinessHours, tomorrow_morning, zone
 from . import translate as tr
 from .edge import Clicked, SlackEdge

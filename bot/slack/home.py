@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..core.rendering import Safe as _Safe
-from ..core.store import Case
+from ..core.tables import Case
 
 def _age(created: datetime, now: datetime) -> str:
     minutes = int((now - created).total_seconds() // 60)

@@ -8,7 +8,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..core.clockwork import Gone
 from ..core.digest import Digest
-from ..core.store import Case
+from ..core.tables import Case
 from .edge import SlackEdge
 
 log = logging.getLogger(__name__)

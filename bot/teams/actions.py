@@ -18,7 +18,7 @@ from microsoft_agents.hosting.core import TurnContext
 
 from ..core.digest import build_digest, resolve_group
 from ..core.rendering import Safe
-from ..core.store import Case
+from ..core.tables import Case
 from ..core.timerules import tomorrow_morning, zone
 from . import translate as tr
 from .connector import ConversationGone, with_retries

@@ -13,7 +13,7 @@ import logging
 
 from ..core.clockwork import Gone
 from ..core.digest import Digest
-from ..core.store import Case
+from ..core.tables import Case
 from . import translate as tr
 from .connector import ConversationGone
 from .conversations import Stored

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from bot.core.store import ESCALATED, OPEN, RESOLVED, Store
+from bot.core.store import Store
+
+from bot.core.tables import ESCALATED, OPEN, RESOLVED
 from bot.migrations import current
 
 

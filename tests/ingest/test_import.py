@@ -14,7 +14,8 @@ from sqlalchemy import update
 
 from bot.core import ingest
 from bot.core.ingest import ImportReport, import_csv, import_json
-from bot.core.store import OPEN, RESOLVED, Store, SyncErrorRow
+from bot.core.store import Store
+from bot.core.tables import OPEN, RESOLVED, SyncErrorRow
 
 from .helpers import by_key, table
 

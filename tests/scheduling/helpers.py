@@ -17,7 +17,8 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.core.digest import Digest
-from bot.core.store import Case, Store
+from bot.core.store import Store
+from bot.core.tables import Case
 from bot.sandbox.slack_api import web_api_arguments
 from tests.support import LoopbackServer
 

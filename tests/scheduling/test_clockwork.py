@@ -19,7 +19,8 @@ from bot.app import SERVICES_KEY, create_app
 from bot.core.clockwork import RETRY_SEND_AFTER, Clockwork, DigestPlan, Gone, start_scheduler
 from bot.core.digest import SHOWN_REFERENCES, build_digest, claim_digest, resolve_group
 from bot.core.followups import CANCELLED, MAX_SEND_ATTEMPTS, PENDING, SENT, Followups
-from bot.core.store import OPEN, RESOLVED, DigestRunRow, FollowupRow, Store, SyncErrorRow
+from bot.core.store import Store
+from bot.core.tables import OPEN, RESOLVED, DigestRunRow, FollowupRow, SyncErrorRow
 from bot.core.timerules import BusinessHours, parse_days
 from bot.settings import Settings
 from tests.support import run_bot

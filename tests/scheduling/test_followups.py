@@ -12,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.core.followups import CANCELLED, CLAIM_TIMEOUT, MAX_SEND_ATTEMPTS, PENDING, SENDING, SENT, Followups
-from bot.core.store import FollowupRow, Store
+from bot.core.store import Store
+from bot.core.tables import FollowupRow
 
 from .helpers import Clock, open_case
 

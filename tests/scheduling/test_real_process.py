@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from bot.core.followups import PENDING, SENT, Followups
-from bot.core.store import EventRow, FollowupRow, Store
+from bot.core.store import Store
+from bot.core.tables import EventRow, FollowupRow
 
 from tests.postgres import free_port
 from .helpers import BILL_TEXT, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, ThreadedStandIn, open_case

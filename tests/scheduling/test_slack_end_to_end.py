@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from bot.app import SERVICES_KEY, Services, create_app
 from bot.core.followups import CANCELLED, SENT
-from bot.core.store import OPEN, RESOLVED, FollowupRow, Store, SyncErrorRow
+from bot.core.store import Store
+from bot.core.tables import OPEN, RESOLVED, FollowupRow, SyncErrorRow
 from bot.settings import Settings
 
 from .helpers import (BILL_TEXT, BOT_TOKEN, CHANNEL, DIGEST_CHANNEL, SIGNING_SECRET, TEAM, USER, Clock, SlackStandIn,

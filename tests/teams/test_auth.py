@@ -236,7 +236,7 @@ async def test_credentialed_mode_answers_a_valid_token_and_replies_with_its_own(
     # Proactive messages carry the bot's token too.
     from datetime import timedelta
 
-    from bot.core.store import utcnow
+    from bot.core.tables import utcnow
 
     assert await bot.services.clockwork.send_checkins(utcnow() + timedelta(hours=5)) == 1
     assert bot.stub.accepted("send")[-1].authorization == f"Bearer {OUTBOUND_TOKEN}"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.store import utcnow
+from bot.core.tables import utcnow
 from bot.teams.translate import conversation_key
 
 from .harness import BILL_ERROR, CARD, CHANNEL, TENANT, TeamsClient, actions_of, card_text
