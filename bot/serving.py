@@ -12,6 +12,7 @@ a new worker when one dies.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 300        # a worker that is not serving by then is a failed start
 QUICK_DEATH_S = 10.0           # a worker that dies this soon after starting...
 MAX_QUICK_DEATHS = 5           # ...this many times in a row: stop, something is wrong
+SHUTDOWN_GRACE_S = 30          # a worker still running this long after SIGTERM is killed
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 AppFactory = Callable[[Settings, int], web.Application]
 
@@ -46,6 +49,8 @@ def bind(host: str, port: int, *, reuse_port: bool, listen: bool) -> socket.sock
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if sock.family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((host, port))
         if listen:
             sock.listen(socket.SOMAXCONN)
@@ -104,12 +109,22 @@ class _Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
+        try:
+            return self._supervise()
+        finally:  # whatever happened here, no worker is left running without its parent
+            self._stop()
+            self._reap_all()
+            for fd in (self.ready_read, self.ready_write):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def _supervise(self) -> int:
         for index in range(self.workers):
             self._spawn(index)
         if not self._wait_until_ready():
-            self._stop()
-            self._reap_all()
-            return 1
+            return 0 if self.stopping else 1
         self.announce(self.settings)
         status = 0
         while self.children:
@@ -117,8 +132,6 @@ class _Supervisor:
                 pid, code = os.wait()
             except ChildProcessError:
                 break
-            except InterruptedError:
-                continue
             index, started = self.children.pop(pid, (None, 0.0))
             if index is None or self.stopping:
                 continue
@@ -130,19 +143,29 @@ class _Supervisor:
                 status = 1
                 continue
             time.sleep(min(5.0, 0.5 * self.quick_deaths))
-            self._spawn(index)
-        self._reap_all()
+            if not self.stopping:  # a stop may have come during the pause
+                self._spawn(index)
         return status
 
     def _spawn(self, index: int) -> None:
-        pid = os.fork()
+        # Signals stay blocked across the fork, so a SIGTERM in between can neither run the
+        # parent's handler in the child nor be lost: the child unblocks once its own are set.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            raise
         if pid:
             self.children[pid] = (index, time.monotonic())
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             return
         code = 1
         try:  # the worker: never returns into the parent's code
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _die_with_parent()
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             os.close(self.ready_read)
             self.reserved.close()
             sock = bind(self.settings.host, self.settings.port, reuse_port=True, listen=True)
@@ -152,16 +175,24 @@ class _Supervisor:
             ready_write = self.ready_write
 
             async def ready(_app: web.Application) -> None:
+                _stop_once_on(asyncio.get_running_loop())
                 os.write(ready_write, b".")
+                os.close(ready_write)
 
             app.on_startup.append(ready)
-            web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=10)
+            web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=10, handle_signals=False)
             code = 0
         except BaseException:  # noqa: BLE001 - report, then leave with a failure status
-            traceback.print_exc()
+            try:
+                traceback.print_exc()
+            except BaseException:  # noqa: BLE001 - stderr itself is gone
+                pass
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:  # noqa: BLE001 - nothing left to tell
+                    pass
             os._exit(code)
 
     def _wait_until_ready(self) -> bool:
@@ -190,15 +221,57 @@ class _Supervisor:
                 pass
 
     def _reap_all(self) -> None:
-        for pid in list(self.children):
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-            self.children.pop(pid, None)
+        """Wait for every worker; one still there after the shutdown grace is killed."""
+        deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        while self.children:
+            for pid in list(self.children):
+                try:
+                    done, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done = pid
+                if done:
+                    self.children.pop(pid, None)
+            if self.children and time.monotonic() > deadline:
+                for pid in list(self.children):
+                    log.error("web worker (pid %d) did not stop in %d s; killing it", pid, SHUTDOWN_GRACE_S)
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                deadline = float("inf")
+            if self.children:
+                time.sleep(0.05)
+
+
+def _stop_once_on(loop: asyncio.AbstractEventLoop) -> None:
+    """The worker's SIGTERM/SIGINT: stop gracefully once. The same stop can arrive twice (from
+    the parent, and from a terminal's Ctrl-C or a service manager signalling every process);
+    the second must not interrupt the first's shutdown."""
+    def stop() -> None:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
+        raise web.GracefulExit()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop)
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM if the parent dies, even by SIGKILL (no orphans serving)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _describe(wait_status: int) -> str:
     if os.WIFSIGNALED(wait_status):
-        return f"signal {signal.Signals(os.WTERMSIG(wait_status)).name}"
+        number = os.WTERMSIG(wait_status)
+        try:
+            return f"signal {signal.Signals(number).name}"
+        except ValueError:
+            return f"signal {number}"
     return f"status {os.waitstatus_to_exitcode(wait_status)}"

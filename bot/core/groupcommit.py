@@ -13,8 +13,8 @@ Item = TypeVar("Item")
 
 
 class GroupCommit(Generic[Item]):
-    """`write(items)` returns one result per item, in order. If it raises, every caller of that
-    batch gets the error and the next batch is tried afresh."""
+    """`write(items)` returns one result per item, in order. If a batch fails, its items are
+    tried one at a time, so only the callers whose own item fails get the error."""
 
     def __init__(self, write: Callable[[list[Item]], Awaitable[list[Any]]]) -> None:
         self._write = write
@@ -32,12 +32,28 @@ class GroupCommit(Generic[Item]):
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to each waiting caller
+                await self._settle(batch)
+            except BaseException as exc:  # cancelled (shutting down): nobody may wait for ever
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results):
-                if not future.done():
-                    future.set_result(result)
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("shut down"))
+                raise
+
+    async def _settle(self, batch: list[tuple[Item, asyncio.Future]]) -> None:
+        try:
+            results = await self._write([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} items")
+        except Exception as exc:  # noqa: BLE001 - handed to the callers
+            if len(batch) > 1:
+                # One bad item must not fail the others: each is tried alone.
+                for one in batch:
+                    await self._settle([one])
+                return
+            _, future = batch[0]
+            if not future.done():
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results):
+            if not future.done():
+                future.set_result(result)

@@ -69,6 +69,8 @@ def sqlite_engine(url: str) -> Engine:
     def _commit(conn: Connection) -> None:
         # COMMIT here so the queue moves on as soon as the data is written; the DBAPI commit
         # SQLAlchemy sends next finds no transaction open, which in autocommit mode is a no-op.
+        if conn.invalidated:  # the connection is gone; closing it closes (and frees) the lock file
+            return
         try:
             _end(conn, "COMMIT")
         finally:
@@ -76,10 +78,18 @@ def sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn: Connection) -> None:
+        if conn.invalidated:
+            return
         try:
             _end(conn, "ROLLBACK")
         finally:
             _release(conn.connection.info.get(_LOCK_FD))
+
+    @event.listens_for(engine, "reset")
+    def _reset(_dbapi_conn: Any, record: Any, _state: Any = None) -> None:
+        # A connection returned to the pool mid-transaction (its owner was dropped) is rolled
+        # back by the pool without the "rollback" event: let the next writer in.
+        _release(record.info.get(_LOCK_FD))
 
     return engine
 

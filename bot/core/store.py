@@ -109,13 +109,17 @@ class Store:
         if not items:
             return []
         received = {"status": "received", "attempts": 0, "received_at": self.clock()}
+        def key(item: dict[str, Any]) -> tuple[str, str, str, str]:
+            return item["platform"], item["workspace"], item["channel"], item["message"]
+
+        # One multi-row INSERT, in key order (two PostgreSQL writers taking overlapping keys in
+        # the same order cannot deadlock). A duplicate inserts and returns nothing, so rows are
+        # matched back to items by their unique key: the first item with a key gets its row.
         with self.engine.begin() as conn:
-            # One multi-row INSERT; a duplicate inserts nothing and returns nothing, so rows are
-            # matched back to items by their unique key (the first item with a key gets its row).
             inserted = {tuple(r[1:]): int(r[0]) for r in
-                        conn.execute(self._burst.record_event, [{**item, **received} for item in items])}
-        return [inserted.pop(key, None) for key in
-                ((item["platform"], item["workspace"], item["channel"], item["message"]) for item in items)]
+                        conn.execute(self._burst.record_event, sorted(({**item, **received} for item in items),
+                                                                      key=key))}
+        return [inserted.pop(key(item), None) for item in items]
 
     def answered(self, done: list[tuple[str | None, str, int]]) -> None:
         """After replies were posted: (case id or None, reply ref, event row) in one transaction."""

@@ -79,6 +79,13 @@ class Clicked:
                    response_url=body.get("response_url") or "")
 
 
+def _not_delivered(result: Any) -> bool:
+    """True when the reply surely never reached anyone: Slack refused it, or no connection was
+    ever made. A timeout may have been posted after all, so its case is kept."""
+    return isinstance(result, (SlackApiError, aiohttp.ClientConnectorError)) or (
+        isinstance(result, BaseException) and not isinstance(result, (aiohttp.ClientError, asyncio.TimeoutError)))
+
+
 class SlackEdge:
     def __init__(self, desk: Desk, renderer: Renderer, phrases: Phrases, store: Store, clients: ClientProvider,
                  *, api_base_url: str, file_max_bytes: int, retry_after_seconds: float,
@@ -227,7 +234,7 @@ class SlackEdge:
         results = await asyncio.gather(*posts, return_exceptions=True)
         done, failed = [], []
         for (row, work, diagnosed, _payload), result in zip(prepared, results):
-            if isinstance(result, BaseException) and diagnosed.case is not None:
+            if _not_delivered(result) and diagnosed.case is not None:
                 unseen.append(diagnosed.case.id)  # nobody saw this answer: no case, no check-in
             if isinstance(result, SlackApiError):
                 error = result.response.get("error", "")
@@ -238,11 +245,14 @@ class SlackEdge:
                 log.error("answering %s/%s failed; it will be retried", work.channel, work.ts, exc_info=result)
             else:
                 done.append((diagnosed.case.id if diagnosed.case else None, result, row))
-        await self.db(self.store.answered, done)
-        for case_id in unseen:
-            await self.db(self.store.discard_case, case_id)
-        for row in failed:
-            await self.db(self.store.finish_event, row, "failed")
+        # Each write on its own: one failing must not leave the others undone.
+        for write, args in [*((self.store.discard_case, (case_id,)) for case_id in unseen),
+                            *((self.store.finish_event, (row, "failed")) for row in failed),
+                            (self.store.answered, (done,))]:
+            try:
+                await self.db(write, *args)
+            except Exception:  # noqa: BLE001 - an unmarked event is answered again by recover()
+                log.exception("recording the outcome of a batch failed (%s)", write.__name__)
 
     async def _diagnose(self, work: tr.Work, text: str) -> Any:
         """What the message is, and the case it opens (not yet written). A usual

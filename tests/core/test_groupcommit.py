@@ -45,3 +45,24 @@ async def test_a_failed_write_fails_its_callers_only():
         await commit("a")
     assert await commit("b") == "B"
     assert await asyncio.gather(commit("c"), commit("d")) == ["C", "D"]
+
+
+async def test_one_bad_item_fails_only_its_own_caller():
+    async def write(items: list[str]) -> list[str]:
+        if "bad" in items:
+            raise ValueError("cannot store 'bad'")
+        return [s.upper() for s in items]
+
+    commit = GroupCommit(write)
+    results = await asyncio.gather(commit("a"), commit("bad"), commit("c"), return_exceptions=True)
+    assert results[0] == "A" and results[2] == "C"
+    assert isinstance(results[1], ValueError)
+
+
+async def test_a_write_that_loses_results_fails_its_callers_instead_of_leaving_them_waiting():
+    async def write(items: list[str]) -> list[str]:
+        return []
+
+    commit = GroupCommit(write)
+    with pytest.raises(RuntimeError, match="0 results for 1 items"):
+        await asyncio.wait_for(commit("a"), 2)

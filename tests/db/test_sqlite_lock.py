@@ -80,3 +80,17 @@ def test_in_memory_databases_have_no_lock_file():
     with engine.begin() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
+
+
+def test_a_connection_dropped_mid_transaction_frees_the_lock(tmp_path):
+    url = f"sqlite:///{tmp_path / 'dropped.db'}"
+    store = Store.from_url(url)
+    conn = store.engine.connect()
+    conn.begin()
+    conn.execute(text("UPDATE events SET attempts = attempts"))
+    conn.close()  # returned to the pool while its transaction is open: the pool rolls it back
+    lock = os.open(write_lock_path(url), os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the dropped transaction kept it
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    os.close(lock)
+    store.engine.dispose()

@@ -87,10 +87,29 @@ def test_two_workers_answer_each_message_once_and_replace_a_killed_one(tmp_path,
         wait_for(lambda: any(d.get("thread_ts") == "1772000100.000200" for d in standin.diagnoses()), 15,
                  "an answer after the restart", bot)
 
+        # A service manager (or Ctrl-C in a terminal) signals every process, and the parent
+        # passes the stop on as well: each worker stops once, cleanly.
         final = worker_pids(port)
+        for pid in final:
+            os.kill(pid, signal.SIGTERM)
         bot.popen.terminate()
         assert bot.popen.wait(timeout=30) == 0, bot.output()
         assert not any(alive(pid) for pid in final), "a worker outlived its parent"
+        assert not healthy(port)
+        assert "Traceback" not in bot.output(), bot.output()
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path, data_dir, procs):
+    with ThreadedStandIn() as standin:
+        port = free_port()
+        env = bot_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                      SLACK_API_BASE_URL=standin.api_url, PORT=str(port), HOST="127.0.0.1",
+                      DATABASE_URL=f"sqlite:///{tmp_path / 'orphans.db'}", WEB_CONCURRENCY="2", SCHEDULER="off")
+        bot = procs(["run"], env, tmp_path / "run.log")
+        wait_for(lambda: "2 worker processes" in bot.output(), 60, "both workers to be serving", bot)
+        pids = worker_pids(port)
+        bot.kill9()
+        wait_for(lambda: not any(alive(pid) for pid in pids), 20, "the orphaned workers to stop")
         assert not healthy(port)
 
 
