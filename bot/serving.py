@@ -247,7 +247,12 @@ def _stop_once_on(loop: asyncio.AbstractEventLoop) -> None:
     """The worker's SIGTERM/SIGINT: stop gracefully once. The same stop can arrive twice (from
     the parent, and from a terminal's Ctrl-C or a service manager signalling every process);
     the second must not interrupt the first's shutdown."""
+    stopping = []
+
     def stop() -> None:
+        if stopping:  # two signals read at once are two callbacks: only the first stops
+            return
+        stopping.append(True)
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
             signal.signal(sig, signal.SIG_IGN)

@@ -27,6 +27,7 @@ from ..core.answers import Answer
 from ..core.desk import Desk, Where
 from ..core.groupcommit import GroupCommit
 from ..core.rendering import Phrases, Renderer, Safe, slack_escape
+from ..core.sqlite import WriterBusy, no_wait
 from ..core.store import Store
 from . import translate as tr
 from .clients import ClientProvider
@@ -104,7 +105,8 @@ class SlackEdge:
         self._http: aiohttp.ClientSession | None = None
         self._queue: asyncio.Queue | None = None
         # Group commit: the deliveries of a burst share transactions.
-        self._record = GroupCommit(partial(self.db, self.store.record_events))
+        self._write_in_place = store.engine.dialect.name == "sqlite"
+        self._record = GroupCommit(partial(self.write, self.store.record_events))
         self._worker: asyncio.Future | None = None
         # One thread for the store: SQLite writes never wait on each other's locks in-process.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-db")
@@ -156,6 +158,20 @@ class SlackEdge:
     async def db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a store call on the edge's single database thread (no lock contention)."""
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args, **kwargs))
+
+    async def write(self, fn: Any, *args: Any) -> Any:
+        """A store write of the burst path: `fn` is one short transaction. On SQLite, when no other
+        writer holds the database, it runs right here: it takes a fraction of a millisecond, less
+        than handing it to the database thread, which must wait for the loop to let go of the
+        GIL, several times per transaction. Otherwise (another writer, or PostgreSQL, which is
+        over the network) it goes to the database thread."""
+        if self._write_in_place:
+            try:
+                with no_wait():
+                    return fn(*args)
+            except WriterBusy:
+                pass
+        return await self.db(fn, *args)
 
     async def accept(self, work: tr.Work, event_id: str = "") -> bool:
         """Record the message (before the ack) and answer it in the background; False if a duplicate."""
@@ -215,8 +231,8 @@ class SlackEdge:
                 except Exception:  # noqa: BLE001 - left "received": recover() retries it later
                     log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
             try:
-                await self.db(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
-                              self.desk.followup_due())
+                await self.write(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
+                                 self.desk.followup_due())
             except Exception:  # noqa: BLE001 - left "received": recover() retries them later
                 log.exception("opening %d cases failed; their messages will be retried", len(chunk))
                 continue
@@ -250,7 +266,7 @@ class SlackEdge:
                             *((self.store.finish_event, (row, "failed")) for row in failed),
                             (self.store.answered, (done,))]:
             try:
-                await self.db(write, *args)
+                await self.write(write, *args)
             except Exception:  # noqa: BLE001 - an unmarked event is answered again by recover()
                 log.exception("recording the outcome of a batch failed (%s)", write.__name__)
 

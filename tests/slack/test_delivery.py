@@ -224,3 +224,32 @@ async def test_a_database_error_after_posting_does_not_strand_queued_messages(bo
 
     assert failures, "the injected database error never happened"
     assert not stranded, "the second message waited for a third one to arrive"
+
+
+async def test_while_another_process_holds_the_database_the_message_waits_on_the_database_thread(bot: BotClient):
+    import asyncio
+    import fcntl
+    import os
+
+    from bot.core.sqlite import write_lock_path
+
+    # Another process is writing: the edge must not block its event loop on the lock.
+    lock = os.open(write_lock_path(bot.services.settings.database_url), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        event = mention_event(BILL_ERROR)
+        delivery = asyncio.ensure_future(bot.event(event))
+        await asyncio.sleep(0.3)
+        assert not delivery.done(), "acknowledged before the message was recorded"
+        # The event loop still serves meanwhile (an unsigned request is refused without the database).
+        refused = await asyncio.wait_for(bot.session.post(bot.base + "/slack/events", data=b"{}"), 2)
+        assert refused.status == 401
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+    status, _ = await asyncio.wait_for(delivery, 10)
+    await bot.drain()
+    assert status == 200
+    [post] = bot.stub.posts()
+    assert post["thread_ts"] == event["ts"]
+    assert [e["status"] for e in bot.events()] == ["done"]
