@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event
@@ -84,25 +85,10 @@ def sqlite_engine(url: str) -> Engine:
             _release(fd)
             raise
 
-    @event.listens_for(engine, "commit")
-    def _commit(conn: Connection) -> None:
-        # COMMIT here so the queue moves on as soon as the data is written; the DBAPI commit
-        # SQLAlchemy sends next finds no transaction open, which in autocommit mode is a no-op.
-        if conn.invalidated:  # the connection is gone; closing it closes (and frees) the lock file
-            return
-        try:
-            _end(conn, "COMMIT")
-        finally:
-            _release(conn.connection.info.get(_LOCK_FD))
-
-    @event.listens_for(engine, "rollback")
-    def _rollback(conn: Connection) -> None:
-        if conn.invalidated:
-            return
-        try:
-            _end(conn, "ROLLBACK")
-        finally:
-            _release(conn.connection.info.get(_LOCK_FD))
+    # COMMIT here so the queue moves on as soon as the data is written; the DBAPI commit
+    # SQLAlchemy sends next finds no transaction open, which in autocommit mode is a no-op.
+    event.listen(engine, "commit", partial(_end, statement="COMMIT"))
+    event.listen(engine, "rollback", partial(_end, statement="ROLLBACK"))
 
     @event.listens_for(engine, "reset")
     def _reset(_dbapi_conn: Any, record: Any, _state: Any = None) -> None:
@@ -114,9 +100,15 @@ def sqlite_engine(url: str) -> Engine:
 
 
 def _end(conn: Connection, statement: str) -> None:
-    dbapi_conn = conn.connection.dbapi_connection
-    if dbapi_conn is not None and dbapi_conn.in_transaction:
-        dbapi_conn.execute(statement)
+    """End the transaction with `statement` and let the next writer in."""
+    if conn.invalidated:  # the connection is gone; closing it closes (and frees) the lock file
+        return
+    try:
+        dbapi_conn = conn.connection.dbapi_connection
+        if dbapi_conn is not None and dbapi_conn.in_transaction:
+            dbapi_conn.execute(statement)
+    finally:
+        _release(conn.connection.info.get(_LOCK_FD))
 
 
 def _lock_fd(conn: Connection, lock_path: str | None) -> int | None:
