@@ -36,14 +36,20 @@ def alive(pid: int) -> bool:
     return True
 
 
+def start_two_workers(procs, tmp_path, data_dir, standin, port: int):
+    """`python -m bot run` with WEB_CONCURRENCY=2, once both workers are serving."""
+    env = bot_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                  SLACK_API_BASE_URL=standin.api_url, PORT=str(port), HOST="127.0.0.1",
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'workers.db'}", WEB_CONCURRENCY="2", SCHEDULER="off")
+    bot = procs(["run"], env, tmp_path / "run.log")
+    wait_for(lambda: "2 worker processes" in bot.output(), 60, "both workers to be serving", bot)
+    return bot
+
+
 def test_two_workers_answer_each_message_once_and_replace_a_killed_one(tmp_path, data_dir, procs):
     with ThreadedStandIn() as standin:
         port = free_port()
-        env = bot_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                      SLACK_API_BASE_URL=standin.api_url, PORT=str(port), HOST="127.0.0.1",
-                      DATABASE_URL=f"sqlite:///{tmp_path / 'workers.db'}", WEB_CONCURRENCY="2", SCHEDULER="off")
-        bot = procs(["run"], env, tmp_path / "run.log")
-        wait_for(lambda: "2 worker processes" in bot.output(), 60, "both workers to be serving", bot)
+        bot = start_two_workers(procs, tmp_path, data_dir, standin, port)
         pids = worker_pids(port)
         assert len(pids) == 2 and bot.popen.pid not in pids, pids
 
@@ -102,11 +108,7 @@ def test_two_workers_answer_each_message_once_and_replace_a_killed_one(tmp_path,
 def test_workers_stop_when_their_parent_is_killed(tmp_path, data_dir, procs):
     with ThreadedStandIn() as standin:
         port = free_port()
-        env = bot_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                      SLACK_API_BASE_URL=standin.api_url, PORT=str(port), HOST="127.0.0.1",
-                      DATABASE_URL=f"sqlite:///{tmp_path / 'orphans.db'}", WEB_CONCURRENCY="2", SCHEDULER="off")
-        bot = procs(["run"], env, tmp_path / "run.log")
-        wait_for(lambda: "2 worker processes" in bot.output(), 60, "both workers to be serving", bot)
+        bot = start_two_workers(procs, tmp_path, data_dir, standin, port)
         pids = worker_pids(port)
         bot.kill9()
         wait_for(lambda: not any(alive(pid) for pid in pids), 20, "the orphaned workers to stop")
