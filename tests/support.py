@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -181,3 +182,35 @@ class LoopbackServer:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class ServedApps:
+    """What a start_bot fixture started (stand-ins, apps, their databases), stopped in reverse
+    order at teardown, with one client session for the test's requests."""
+
+    def __init__(self) -> None:
+        from aiohttp import ClientSession
+
+        self.session = ClientSession()
+        self._cleanups: list[Callable[[], Awaitable[Any]]] = []
+
+    def on_close(self, cleanup: Callable[[], Awaitable[Any]]) -> None:
+        self._cleanups.append(cleanup)
+
+    async def serve(self, app: Any, store: Any, **server: Any) -> str:
+        """Serve `app` on loopback; its store's connections are closed at teardown. The base URL."""
+        async def dispose() -> None:
+            store.engine.dispose()
+
+        self.on_close(dispose)
+        served = LoopbackServer()
+        await served.serve(app, **server)
+        # Stopped first: drains background work and closes the edges; bounded so a wedged bot
+        # fails its own test instead of hanging the suite.
+        self.on_close(lambda: asyncio.wait_for(served.stop(), 30))
+        return served.base
+
+    async def close(self) -> None:
+        for cleanup in reversed(self._cleanups):
+            await cleanup()
+        await self.session.close()

@@ -3,18 +3,16 @@ and per test a fresh Slack stub, SQLite database and app served on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import pytest_asyncio
-from aiohttp import ClientSession
 
 from bot.app import create_app
 from bot.core.store import Store
 from bot.settings import Settings
-from tests.support import LoopbackServer
+from tests.support import ServedApps
 
 from .harness import BOT_TOKEN, SIGNING_SECRET, BotClient, SlackStub, services_of
 
@@ -39,15 +37,14 @@ def retrains(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 async def start_bot(tmp_path: Path, core, retrains) -> AsyncIterator[Callable[..., Awaitable[BotClient]]]:
     """start_bot(**env) -> BotClient: a fresh stub, database and app with these settings
     (an env value of None removes a default); `server` are extra aiohttp AppRunner options."""
-    cleanups: list[Callable[[], Awaitable[None]]] = []
-    session = ClientSession()
+    served = ServedApps()
     counter = [0]
 
     async def start(*, server: dict[str, Any] | None = None, **env: str | None) -> BotClient:
         counter[0] += 1
         stub = SlackStub()
         await stub.start()
-        cleanups.append(stub.stop)
+        served.on_close(stub.stop)
         db = tmp_path / f"slack{counter[0]}.db"
         values = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                   "SLACK_API_BASE_URL": stub.api_url, "SYNCMEDIC_DATA_DIR": str(tmp_path / "data"),
@@ -56,24 +53,13 @@ async def start_bot(tmp_path: Path, core, retrains) -> AsyncIterator[Callable[..
         values.update(env)
         values = {k: v for k, v in values.items() if v is not None}
         settings = Settings.from_env(values)
-        app = create_app(settings, core, Store.from_url(settings.database_url), background=False)
-        services = services_of(app)
-        cleanups.append(lambda: _dispose(services))
-        served = LoopbackServer()
-        await served.serve(app, **(server or {}))
-        # Runs first: drains background work and closes the edge; bounded so a wedged bot fails
-        # its own test instead of hanging the suite.
-        cleanups.append(lambda: asyncio.wait_for(served.stop(), 30))
-        return BotClient(served.base, services, stub, session)
+        store = Store.from_url(settings.database_url)
+        app = create_app(settings, core, store, background=False)
+        base = await served.serve(app, store, **(server or {}))
+        return BotClient(base, services_of(app), stub, served.session)
 
     yield start
-    for cleanup in reversed(cleanups):
-        await cleanup()
-    await session.close()
-
-
-async def _dispose(services: Any) -> None:
-    services.store.engine.dispose()
+    await served.close()
 
 
 @pytest_asyncio.fixture
