@@ -214,3 +214,22 @@ class ServedApps:
         for cleanup in reversed(self._cleanups):
             await cleanup()
         await self.session.close()
+
+
+class PostedMessages(dict):
+    """A Slack stand-in's messages by ts, as chat.postMessage stores them and chat.update edits them."""
+
+    def post(self, body: dict[str, Any], ts: str, **fields: Any) -> dict[str, Any]:
+        """Store what `body` posts; the message as Slack returns it (without its channel)."""
+        message = {"type": "message", **fields, "text": body.get("text", ""), "ts": ts,
+                   "blocks": body.get("blocks", [])}
+        for key in ("thread_ts", "metadata"):
+            if body.get(key):
+                message[key] = body[key]
+        self[ts] = {**message, "channel": body.get("channel")}
+        return message
+
+    def update(self, body: dict[str, Any]) -> None:
+        stored = self.get(body.get("ts", ""))
+        if stored is not None:
+            stored.update({k: body[k] for k in ("text", "blocks") if k in body})

@@ -20,7 +20,7 @@ from bot.core.digest import Digest
 from bot.core.store import Store
 from bot.core.tables import Case
 from bot.sandbox.slack_api import web_api_arguments
-from tests.support import LoopbackServer
+from tests.support import LoopbackServer, PostedMessages
 
 BOT_TOKEN = "xoxb-sched-test"
 SIGNING_SECRET = "sched-signing-secret"
@@ -130,7 +130,7 @@ class SlackStandIn(LoopbackServer):
         self.delay = delay
         self.tokens = tokens
         self.calls: list[Call] = []
-        self.messages: dict[str, dict[str, Any]] = {}
+        self.messages = PostedMessages()
         self.failures: dict[str, list[str]] = {}
         self.base = ""
         self._runner: web.AppRunner | None = None
@@ -209,18 +209,10 @@ class SlackStandIn(LoopbackServer):
         if method == "chat.postMessage":
             n = next(self._ts)
             ts = f"1780000000.{n:06d}"
-            message = {"type": "message", "text": body.get("text", ""), "user": BOT_USER, "bot_id": BOT_ID,
-                       "ts": ts, "team": TEAM, "blocks": body.get("blocks", [])}
-            if body.get("thread_ts"):
-                message["thread_ts"] = body["thread_ts"]
-            if body.get("metadata"):
-                message["metadata"] = body["metadata"]
-            self.messages[ts] = {**message, "channel": body.get("channel")}
+            message = self.messages.post(body, ts, user=BOT_USER, bot_id=BOT_ID, team=TEAM)
             return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
         if method == "chat.update":
-            stored = self.messages.get(body.get("ts", ""))
-            if stored is not None:
-                stored.update({k: body[k] for k in ("text", "blocks") if k in body})
+            self.messages.update(body)
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", "")}
         if method == "chat.getPermalink":
             return {"ok": True, "permalink": "https://acme.slack.com/archives/x/p1"}

@@ -26,7 +26,7 @@ from sqlalchemy import text as sql_text
 from bot.app import SERVICES_KEY, Services
 from bot.sandbox.slack_api import web_api_arguments
 from bot.core.store import Store
-from tests.support import LoopbackServer, strings
+from tests.support import LoopbackServer, PostedMessages, strings
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -76,7 +76,7 @@ class SlackStub(LoopbackServer):
         self.outside: set[str] = set()                       # channels the bot is not a member of
         self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
         self._overrides: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
-        self.messages: dict[str, dict[str, Any]] = {}        # ts -> the message as Slack stores it
+        self.messages = PostedMessages()                      # ts -> the message as Slack stores it
         self.base = ""
         self._runner: web.AppRunner | None = None
 
@@ -150,18 +150,11 @@ class SlackStub(LoopbackServer):
                     "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
         if method == "chat.postMessage":
             ts = fresh_ts()
-            message = {"type": "message", "subtype": "bot_message", "text": body.get("text", ""), "user": BOT_USER,
-                       "bot_id": BOT_ID, "app_id": APP_ID, "ts": ts, "team": TEAM, "blocks": body.get("blocks", [])}
-            if body.get("thread_ts"):
-                message["thread_ts"] = body["thread_ts"]
-            if body.get("metadata"):
-                message["metadata"] = body["metadata"]
-            self.messages[ts] = {**message, "channel": body.get("channel")}
+            message = self.messages.post(body, ts, subtype="bot_message", user=BOT_USER, bot_id=BOT_ID,
+                                         app_id=APP_ID, team=TEAM)
             return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
         if method == "chat.update":
-            stored = self.messages.get(body.get("ts", ""))
-            if stored is not None:
-                stored.update({k: body[k] for k in ("text", "blocks") if k in body})
+            self.messages.update(body)
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", ""),
                     "message": {"text": body.get("text", ""), "user": BOT_USER, "bot_id": BOT_ID}}
         if method == "chat.getPermalink":
