@@ -104,8 +104,8 @@ class SlackEdge:
         self._tasks: set[asyncio.Task] = set()
         self._http: aiohttp.ClientSession | None = None
         self._queue: asyncio.Queue | None = None
+        self._write_in_place = store.engine.dialect.name == "sqlite"  # see write()
         # Group commit: the deliveries of a burst share transactions.
-        self._write_in_place = store.engine.dialect.name == "sqlite"
         self._record = GroupCommit(partial(self.write, self.store.record_events))
         self._worker: asyncio.Future | None = None
         # One thread for the store: SQLite writes never wait on each other's locks in-process.
@@ -224,19 +224,7 @@ class SlackEdge:
         # that is not written yet.
         prepared, posts, unseen = [], [], []
         for start in range(0, len(ready), ANSWER_CHUNK):
-            chunk = []
-            for row, work, text, notes in ready[start: start + ANSWER_CHUNK]:
-                try:
-                    chunk.append((row, work, await self._diagnose(work, text), notes))
-                except Exception:  # noqa: BLE001 - left "received": recover() retries it later
-                    log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
-            try:
-                await self.write(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
-                                 self.desk.followup_due())
-            except Exception:  # noqa: BLE001 - left "received": recover() retries them later
-                log.exception("opening %d cases failed; their messages will be retried", len(chunk))
-                continue
-            for row, work, diagnosed, notes in chunk:
+            for row, work, diagnosed, notes in await self._diagnose_and_open(ready[start: start + ANSWER_CHUNK]):
                 try:
                     payload = self._render(diagnosed, notes)
                 except Exception:  # noqa: BLE001 - left "received": recover() retries it later
@@ -269,6 +257,24 @@ class SlackEdge:
                 await self.write(write, *args)
             except Exception:  # noqa: BLE001 - an unmarked event is answered again by recover()
                 log.exception("recording the outcome of a batch failed (%s)", write.__name__)
+
+    async def _diagnose_and_open(self, items: list[tuple[int, tr.Work, str, list[str]]]) -> list[tuple]:
+        """Diagnose `items` and write the cases they open, in one transaction: (row, work,
+        diagnosed, notes) for each item ready to answer. What fails is left "received", for
+        recover() to retry later."""
+        chunk = []
+        for row, work, text, notes in items:
+            try:
+                chunk.append((row, work, await self._diagnose(work, text), notes))
+            except Exception:  # noqa: BLE001
+                log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
+        try:
+            await self.write(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
+                             self.desk.followup_due())
+        except Exception:  # noqa: BLE001
+            log.exception("opening %d cases failed; their messages will be retried", len(chunk))
+            return []
+        return chunk
 
     async def _diagnose(self, work: tr.Work, text: str) -> Any:
         """What the message is, and the case it opens (not yet written). A usual
