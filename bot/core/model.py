@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 from typing import Sequence
 
 import numpy as np
@@ -50,39 +51,41 @@ def char_wb_ngrams(text: str, ngrams: tuple[int, int]) -> list[str]:
     """Character n-grams inside word boundaries, padded with a space (scikit-learn's char_wb)."""
     grams = []
     for w in text.split():
-        w = f" {w} "
-        for n in range(ngrams[0], ngrams[1] + 1):
-            if len(w) <= n:  # a short word counts once, whole
-                grams.append(w)
-                break
-            grams += [w[i: i + n] for i in range(len(w) - n + 1)]
+        grams += word_char_grams(w, ngrams)
+    return grams
+
+
+def word_char_grams(word: str, ngrams: tuple[int, int]) -> list[str]:
+    """One word's char_wb n-grams: they depend on the word alone, so the model caches them."""
+    w = f" {word} "
+    grams = []
+    for n in range(ngrams[0], ngrams[1] + 1):
+        if len(w) <= n:  # a short word counts once, whole
+            grams.append(w)
+            break
+        grams += [w[i: i + n] for i in range(len(w) - n + 1)]
     return grams
 
 
 @dataclass
 class Block:
-    """One TF-IDF block: sublinear tf, idf weighting, l2 normalisation."""
+    """One TF-IDF block: sublinear tf, idf weighting, l2 normalisation. Its features are
+    numbered from `offset` in the model's feature space."""
 
     vocabulary: dict[str, int]
     idf: np.ndarray
     offset: int
 
-    def weights(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(feature indices, tf-idf values) for one document's n-grams."""
-        get = self.vocabulary.get
-        # Look every n-gram up, then count the known ones in numpy: cheaper than counting the
-        # strings first (most n-grams of a message are repeats or unknown).
-        found = [j for g in grams if (j := get(g)) is not None]
-        if not found:
-            return _NO_INDEX, _NO_VALUE
-        idx, tf = np.unique(np.array(found, dtype=np.int64), return_counts=True)
-        values = (np.log(tf) + 1.0) * self.idf[idx]
-        values /= np.sqrt(np.dot(values, values))
-        return idx + self.offset, values
+    def indices(self, grams: list[str]) -> list[int]:
+        """The model's feature numbers of the n-grams this block knows, repeats kept (they count)."""
+        get, offset = self.vocabulary.get, self.offset
+        return [j + offset for g in grams if (j := get(g)) is not None]
 
 
-_NO_INDEX = np.zeros(0, dtype=np.int64)
-_NO_VALUE = np.zeros(0, dtype=np.float64)
+# Words whose character n-gram lookups are remembered. Messages about sync errors reuse a few
+# thousand words; a paste of random text could bring endless new ones, so the memo is emptied
+# when full rather than allowed to grow.
+CHAR_MEMO_WORDS = 50_000
 
 
 @dataclass
@@ -101,33 +104,97 @@ class CompiledModel:
     sigmoid_b: np.ndarray   # (n_models, n_classes)
 
     def __post_init__(self) -> None:
-        self._pattern = re.compile(self.word_pattern)
+        self._derive()
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._pattern = re.compile(self.word_pattern)
+        self._derive()
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_pattern"}
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def _derive(self) -> None:
+        """What serving needs beyond the stored arrays (never pickled: rebuilt on load)."""
+        self._pattern = re.compile(self.word_pattern)
+        self._idf = np.concatenate((self.words.idf, self.chars.idf))
+        # The calibration sigmoid of (decision + intercept) as one multiply-add of the decision.
+        self._slope = self.sigmoid_a.reshape(-1).copy()
+        self._shift = (self.sigmoid_a * self.intercept + self.sigmoid_b).reshape(-1)
+        self._char_memo: dict[str, list[int]] = {}
+
+    def feature_indices(self, text: str) -> list[int]:
+        """The feature number of every known n-gram of `text`, once per occurrence: words first."""
+        prepared = model_text(text)
+        found = self.words.indices(word_ngrams(prepared, self._pattern, self.word_range))
+        memo = self._char_memo
+        for word in prepared.split():
+            known = memo.get(word)
+            if known is None:
+                known = self.chars.indices(word_char_grams(word, self.char_range))
+                if len(memo) >= CHAR_MEMO_WORDS:
+                    memo.clear()
+                memo[word] = known
+            found += known
+        return found
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        prepared = model_text(text)
-        wi, wv = self.words.weights(word_ngrams(prepared, self._pattern, self.word_range))
-        ci, cv = self.chars.weights(char_wb_ngrams(prepared, self.char_range))
-        return np.concatenate((wi, ci)), np.concatenate((wv, cv))
+        """One text's tf-idf vector, sparse: (feature numbers, values)."""
+        _rows, idx, values = self._tfidf([text])
+        return idx, values
+
+    def _tfidf(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The tf-idf vectors of all `texts` at once, as (text number, feature number, value)
+        triples sorted by text then feature. Counting, weighting and normalising a whole batch
+        in a few array operations costs far less than doing it text by text."""
+        found = [self.feature_indices(t) for t in texts]
+        n_features = self.coef.shape[0]
+        keys = np.array(found[0] if len(found) == 1 else list(chain.from_iterable(found)), dtype=np.int64)
+        if len(found) > 1:  # (text, feature) as one number, so one sort counts them all
+            keys += np.repeat(np.arange(len(found), dtype=np.int64) * n_features, [len(f) for f in found])
+        if not len(keys):
+            return keys, keys, np.zeros(0)
+        keys.sort()
+        # The count of each distinct key: the distance between the starts of its runs.
+        first = np.empty(len(keys), dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        tf = np.empty(len(starts))
+        np.subtract(starts[1:], starts[:-1], out=tf[:-1])
+        tf[-1] = len(keys) - starts[-1]
+        rows, idx = np.divmod(keys[starts], n_features)
+        values = np.log(tf)
+        values += 1.0
+        values *= self._idf[idx]
+        # Each block is l2-normalised on its own: group = (text, block).
+        group = rows * 2 + (idx >= self.chars.offset)
+        norms = np.sqrt(np.bincount(group, weights=values * values, minlength=2 * len(texts)))
+        values /= norms[group]
+        return rows, idx, values
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         n_models, n_classes = self.intercept.shape
-        decision = np.empty((len(texts), n_models * n_classes))
-        for n, text in enumerate(texts):
-            idx, val = self.features(text)
-            decision[n] = val @ self.coef[idx]
-        decision = decision.reshape(len(texts), n_models, n_classes) + self.intercept
+        decision = np.zeros((len(texts), n_models * n_classes))
+        if len(texts):
+            rows, idx, values = self._tfidf(texts)
+            starts = np.searchsorted(rows, np.arange(len(texts) + 1)).tolist()
+            coef = self.coef
+            for n in range(len(texts)):
+                a, b = starts[n], starts[n + 1]
+                if a < b:
+                    decision[n] = values[a:b] @ coef[idx[a:b]]
+        decision *= self._slope
+        decision += self._shift
         with np.errstate(over="ignore"):  # exp overflow is a probability of exactly 0
-            proba = 1.0 / (1.0 + np.exp(self.sigmoid_a * decision + self.sigmoid_b))
+            np.exp(decision, out=decision)
+        decision += 1.0
+        proba = np.reciprocal(decision, out=decision).reshape(len(texts), n_models, n_classes)
         total = proba.sum(axis=2, keepdims=True)
-        proba = np.divide(proba, total, out=np.full_like(proba, 1.0 / n_classes), where=total != 0)
-        return proba.mean(axis=1)
+        if total.all():
+            proba /= total
+        else:  # every class's sigmoid underflowed: that model says nothing, evenly
+            proba = np.divide(proba, total, out=np.full_like(proba, 1.0 / n_classes), where=total != 0)
+        return proba.sum(axis=1) * (1.0 / n_models)
 
 
 @dataclass

@@ -262,12 +262,14 @@ class SlackEdge:
         """Diagnose `items` and write the cases they open, in one transaction: (row, work,
         diagnosed, notes) for each item ready to answer. What fails is left "received", for
         recover() to retry later."""
+        answers = await self._diagnose([text for _, _, text, _ in items])
         chunk = []
-        for row, work, text, notes in items:
-            try:
-                chunk.append((row, work, await self._diagnose(work, text), notes))
-            except Exception:  # noqa: BLE001
-                log.exception("answering %s/%s failed; it will be retried", work.channel, work.ts)
+        for (row, work, text, notes), answer in zip(items, answers):
+            if isinstance(answer, BaseException):
+                log.error("answering %s/%s failed; it will be retried", work.channel, work.ts, exc_info=answer)
+                continue
+            where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)
+            chunk.append((row, work, self.desk.plan_cases([(text, where)], [answer])[0], notes))
         try:
             await self.write(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
                              self.desk.followup_due())
@@ -276,16 +278,30 @@ class SlackEdge:
             return []
         return chunk
 
-    async def _diagnose(self, work: tr.Work, text: str) -> Any:
-        """What the message is, and the case it opens (not yet written). A usual
-        message is diagnosed right here on the loop (under a millisecond, less than handing it
-        to a thread); a long paste goes to the CPU thread so acknowledgements never wait on it."""
-        if len(text) <= INLINE_DIAGNOSIS_CHARS:
-            answers = self.desk.answer_many([text])
-        else:
-            answers = await asyncio.get_running_loop().run_in_executor(self._cpu, self.desk.answer_many, [text])
-        where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)
-        return self.desk.plan_cases([(text, where)], answers)[0]
+    async def _diagnose(self, texts: list[str]) -> list[Any]:
+        """What each message is: an Answer, or the exception diagnosing it raised. Usual
+        messages are diagnosed together, right here on the loop (one model call, well under a
+        millisecond each: less than handing them to a thread); each long paste goes to the CPU
+        thread on its own, so acknowledgements never wait on it."""
+        results: list[Any] = [None] * len(texts)
+        short = [i for i, text in enumerate(texts) if len(text) <= INLINE_DIAGNOSIS_CHARS]
+        try:
+            for i, answer in zip(short, self.desk.answer_many([texts[i] for i in short])):
+                results[i] = answer
+        except Exception:  # noqa: BLE001 - one at a time, so one bad message fails alone
+            for i in short:
+                try:
+                    results[i] = self.desk.answer_many([texts[i]])[0]
+                except Exception as exc:  # noqa: BLE001
+                    results[i] = exc
+        loop = asyncio.get_running_loop()
+        for i, text in enumerate(texts):
+            if results[i] is None:
+                try:
+                    results[i] = (await loop.run_in_executor(self._cpu, self.desk.answer_many, [text]))[0]
+                except Exception as exc:  # noqa: BLE001
+                    results[i] = exc
+        return results
 
     def _render(self, diagnosed: Any, notes: list[str]) -> dict[str, Any]:
         payload = self.renderer.slack(diagnosed.answer, diagnosed.case.id if diagnosed.case else None)
