@@ -72,7 +72,7 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
     from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
     from .slack.buttons import Buttons
-    from .slack.clients import Installations, SingleWorkspace, make_client
+    from .slack.clients import Installations, SingleWorkspace, make_client, set_sdk_log_level
     from .slack.edge import SlackEdge
     from .slack.handlers import register
     from .slack.oauth import ThreadedInstallationStore, ThreadedStateStore
@@ -81,6 +81,7 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
     bolt_logger = logging.getLogger("slack_bolt")
     if settings.log_level != "DEBUG":  # bolt logs whole payloads at DEBUG; keep customers' text out of logs
         bolt_logger.setLevel(logging.WARNING)
+    set_sdk_log_level(getattr(logging, settings.log_level, logging.INFO))
     common = dict(signing_secret=settings.slack_signing_secret or "", process_before_response=True,
                   logger=bolt_logger)
     if settings.slack_oauth:

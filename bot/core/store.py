@@ -11,7 +11,6 @@ must hold across processes are database constraints, not in-memory checks:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from contextlib import contextmanager
@@ -190,7 +189,7 @@ class Store:
         if not cases:
             return
         with self.engine.begin() as conn:
-            conn.execute(self._burst.insert_case, [dataclasses.asdict(c) for c in cases])
+            conn.execute(self._burst.insert_case, [c.row() for c in cases])
             if followup_due is not None:
                 conn.execute(self._burst.insert_followup, [{"case_id": c.id, "due_at": followup_due,
                                                             "status": "pending", "attempts": 0, "ref": ""}

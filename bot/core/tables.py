@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -168,6 +169,10 @@ class Case:
     resolved_at: datetime | None
     question: str | None = None
     user_tz: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The column values, for an INSERT (dataclasses.asdict would deep-copy every datetime)."""
+        return dict(vars(self))
 
     @classmethod
     def of(cls, row: CaseRow) -> "Case":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Protocol
 
 from aiohttp import ClientConnectorError
@@ -20,6 +21,18 @@ def retry_handlers() -> list:
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
         AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError]),
     ]
+
+
+# slack_sdk checks its logger's own level, not the effective one, before formatting a DEBUG
+# line with the whole request (payload included) on every call; a logger left at NOTSET counts
+# as DEBUG there, so each reply paid for formatting a line nobody logs.
+SDK_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.webhook.async_client")
+
+
+def set_sdk_log_level(level: int) -> None:
+    """Give slack_sdk's loggers the app's level, set on the logger itself (see above)."""
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.DEBUG))
 
 
 def make_client(token: str | None, base_url: str, session=None) -> AsyncWebClient:

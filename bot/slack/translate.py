@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.answers import Answer
@@ -38,7 +38,7 @@ class Work:
     response_url: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**vars(self), "files": list(self.files)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Work":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.app import create_app
@@ -253,3 +255,13 @@ async def test_while_another_process_holds_the_database_the_message_waits_on_the
     [post] = bot.stub.posts()
     assert post["thread_ts"] == event["ts"]
     assert [e["status"] for e in bot.events()] == ["done"]
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARNING", "DEBUG"])
+async def test_the_web_api_client_logs_at_the_apps_level_so_replies_are_not_formatted_for_debug(start_bot, level):
+    """slack_sdk formats a DEBUG line holding the whole request on every call unless its
+    logger's own level is above DEBUG (NOTSET counts as DEBUG there)."""
+    bot = await start_bot(LOG_LEVEL=level)
+    client = bot.services.slack.clients.client
+    assert client.logger.level == getattr(logging, level)
+    assert bot.services.bolt.client.logger is client.logger  # bolt's per-request clients use it too
