@@ -80,6 +80,18 @@ class CompileError(RuntimeError):
     """The compiled model does not reproduce the pipeline; never saved."""
 
 
+def _most_common_first(vocabulary: dict, idf: np.ndarray) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """A block's features renumbered by falling document frequency (rising idf): (vocabulary,
+    idf, old number of each new one). Every message uses the common n-grams, so their rows of
+    coefficients end up side by side and tend to stay in the CPU cache; in scikit-learn's
+    alphabetical order they are spread over the whole (tens of MB) matrix."""
+    idf = np.asarray(idf)
+    order = np.argsort(idf, kind="stable")
+    renumber = np.empty_like(order)
+    renumber[order] = np.arange(len(order))
+    return {str(g): int(renumber[j]) for g, j in vocabulary.items()}, idf[order], order
+
+
 def compile_pipeline(pipe: Pipeline, check_texts: Sequence[str], tolerance: float = 1e-9) -> CompiledModel:
     """Export the fitted Pipeline's arrays, and prove the export scores exactly as it does."""
     words, chars = (t for _, t in pipe.named_steps["features"].transformer_list)
@@ -100,14 +112,18 @@ def compile_pipeline(pipe: Pipeline, check_texts: Sequence[str], tolerance: floa
             intercept[m, col] = cc.estimator.intercept_[k]
             sig_a[m, col] = calibrator.a_
             sig_b[m, col] = calibrator.b_
+    word_vocab, word_idf, word_rows = _most_common_first(words.vocabulary_, words.idf_)
+    char_vocab, char_idf, char_rows = _most_common_first(chars.vocabulary_, chars.idf_)
+    rows = np.concatenate((word_rows, char_rows + n_words))
     compiled = CompiledModel(
         classes=classes,
-        words=Block({str(k): int(v) for k, v in words.vocabulary_.items()}, np.asarray(words.idf_), 0),
-        chars=Block({str(k): int(v) for k, v in chars.vocabulary_.items()}, np.asarray(chars.idf_), n_words),
+        words=Block(word_vocab, word_idf, 0),
+        chars=Block(char_vocab, char_idf, n_words),
         word_pattern=PARAMS["word_token_pattern"],
         word_range=tuple(PARAMS["word_ngrams"]),
         char_range=tuple(PARAMS["char_ngrams"]),
-        coef=np.ascontiguousarray(coef.transpose(1, 0, 2).reshape(n_features, -1)), intercept=intercept, sigmoid_a=sig_a, sigmoid_b=sig_b,
+        coef=np.ascontiguousarray(coef.transpose(1, 0, 2).reshape(n_features, -1)[rows]),
+        intercept=intercept, sigmoid_a=sig_a, sigmoid_b=sig_b,
     )
     expected = pipe.predict_proba(list(check_texts))
     got = compiled.predict_proba(list(check_texts))

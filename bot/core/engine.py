@@ -22,6 +22,9 @@ SIGNATURE_CONFIDENCE = 0.99
 # Sync-history messages longer than this take the general path (it picks out error lines).
 WHOLE_ERROR_TEXT = 2_000
 MAX_FINDINGS = 5
+# Intents kept per segment, best first (plus out-of-scope, always): every use below looks at
+# most at 3 alternatives past up to MAX_FINDINGS findings and the meta intents.
+RANKED = 3 + MAX_FINDINGS + len(META_INTENTS)
 _HAS_WORD = re.compile(r"\w")
 
 
@@ -30,6 +33,7 @@ class Engine:
         self.catalog = catalog
         self.model = model
         self._classes = model.classes
+        self._out_of_scope = self._classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self._classes else None
         unknown = set(self._classes) - set(catalog.ids) - {OUT_OF_SCOPE}
         if unknown:
             raise ValueError(f"model knows intents the catalog does not: {sorted(unknown)}")
@@ -64,8 +68,11 @@ class Engine:
         """Per segment, intents by falling probability; the most confident segment first."""
         per_segment = []
         classes = self._classes
+        refusal = self._out_of_scope
         for row in seg_proba:
-            order = np.argsort(-row).tolist()
+            order = np.argsort(-row)[:RANKED].tolist()
+            if refusal is not None and refusal not in order:
+                order.append(refusal)  # the lowest of those kept: the order still holds
             values = row.tolist()
             per_segment.append([Scored(classes[i], values[i]) for i in order])
 

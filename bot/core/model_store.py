@@ -23,7 +23,8 @@ from .training_data import load_training_examples, training_files
 
 Progress = Callable[[str], None]
 
-MODEL_FORMAT = 1
+# 2: features numbered most common first (bot.core.classifier._most_common_first).
+MODEL_FORMAT = 2
 
 
 class StaleModelError(RuntimeError):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, meta
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Undefined, meta, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .answers import Answer, Finding
@@ -116,6 +117,20 @@ def _block_helpers() -> dict[str, Callable[..., dict]]:
     }
 
 
+_DATA_SINK = "_syncmedic_data"
+
+
+@pass_context
+def _tojson(context: Context, value: Any) -> str:
+    """A layout's result: JSON text, or, when the renderer asks for data, the value itself (it
+    would only be parsed back: the JSON round trip cost a fifth of a Slack reply's rendering)."""
+    sink = context.get(_DATA_SINK)
+    if sink is not None:
+        sink.append(value)
+        return ""
+    return Markup(json.dumps(value, ensure_ascii=False))
+
+
 class Renderer:
     """Renders answers for each channel from responses/ and the catalog."""
 
@@ -128,11 +143,13 @@ class Renderer:
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # layouts are read once; no stat() of the file on every reply
         )
         self._layout.globals.update(_block_helpers())
         self._layout.globals["action_value"] = lambda case_id, intent: json.dumps(
             {"case_id": case_id or "", "intent": intent})
-        self._layout.filters["tojson"] = lambda v: Markup(json.dumps(v, ensure_ascii=False))
+        self._layout.filters["tojson"] = _tojson
+        self._templates: dict[str, Template] = {}
         self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
         self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
         self._kb_rendered: dict[tuple, str] = {}
@@ -151,8 +168,22 @@ class Renderer:
                     self.kb_text(channel, source, {})
                     count += 1
         for name in self._layout.list_templates():
-            self._layout.get_template(name)
+            self._template(name)
         return count
+
+    def _template(self, name: str) -> Template:
+        template = self._templates.get(name)
+        if template is None:
+            template = self._templates[name] = self._layout.get_template(name)
+        return template
+
+    def _data(self, name: str, ctx: dict[str, Any]) -> Any:
+        """What a .json.j2 layout builds, as data (see _tojson)."""
+        sink: list[Any] = []
+        self._template(name).render({**ctx, _DATA_SINK: sink})
+        if len(sink) != 1:
+            raise ValueError(f"{name} produced {len(sink)} results, not one")
+        return sink[0]
 
     def kb_text(self, channel: str, source: str, entities: dict[str, str]) -> str:
         key = (channel, source)
@@ -218,25 +249,22 @@ class Renderer:
             "topics": topics,
             "case_id": case_id or "",
             "value": json.dumps({"case_id": case_id or "", "intent": answer.intent}),
-            "menu": [{"id": i.id, "title": i.title} for i in self.catalog.problems],
         }
 
     # -- channels -----------------------------------------------------------------------
 
     def slack(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
         """{"text": notification fallback, "blocks": [...]} within Slack's limits."""
-        payload = json.loads(self._layout.get_template("slack/answer.json.j2").render(
-            self.context("slack", answer, case_id)))
+        payload = self._data("slack/answer.json.j2", self.context("slack", answer, case_id))
         return fit_slack(payload)
 
     def teams(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
         """An Adaptive Card (the attachment content)."""
-        card = json.loads(self._layout.get_template("teams/answer.json.j2").render(
-            self.context("teams", answer, case_id)))
+        card = self._data("teams/answer.json.j2", self.context("teams", answer, case_id))
         return fit_teams(card)
 
     def text(self, answer: Answer, case_id: str | None = None) -> str:
-        return self._layout.get_template("text/answer.txt.j2").render(
+        return self._template("text/answer.txt.j2").render(
             self.context("text", answer, case_id)).strip() + "\n"
 
     # -- check-ins and the digest ---------------------------------------------------------
@@ -246,8 +274,8 @@ class Renderer:
         ctx = {"title": self.catalog.title(intent), "value": json.dumps({"case_id": case_id, "intent": intent}),
                "data": {"case_id": case_id, "intent": intent}}
         if channel == "text":
-            return self._layout.get_template("text/checkin.txt.j2").render(ctx).strip()
-        rendered = json.loads(self._layout.get_template(f"{channel}/checkin.json.j2").render(ctx))
+            return self._template("text/checkin.txt.j2").render(ctx).strip()
+        rendered = self._data(f"{channel}/checkin.json.j2", ctx)
         return fit_slack(rendered) if channel == "slack" else rendered
 
     def digest(self, channel: str, digest: Any, max_groups: int | None = None) -> Any:
@@ -260,8 +288,8 @@ class Renderer:
         ctx = {"total": digest.total, "groups": groups[:max_groups], "hidden_groups": max(0, len(groups) - max_groups),
                "generated": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
         if channel == "text":
-            return self._layout.get_template("text/digest.txt.j2").render(ctx).strip() + "\n"
-        rendered = json.loads(self._layout.get_template(f"{channel}/digest.json.j2").render(ctx))
+            return self._template("text/digest.txt.j2").render(ctx).strip() + "\n"
+        rendered = self._data(f"{channel}/digest.json.j2", ctx)
         return fit_slack(rendered) if channel == "slack" else fit_teams(rendered)
 
 
@@ -323,8 +351,12 @@ class Phrases:
 
         self._source: dict[str, str] = yaml.safe_load((responses_dir / "phrases.yaml").read_text(encoding="utf-8"))
         self._envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
+        self._compiled: dict[tuple[str, str], Template] = {}
 
     def __call__(self, key: str, channel: str = "text", **values: Any) -> str:
-        # Spaces are normalised; a deliberate line break ("\n" in the YAML) is kept.
-        source = "\n".join(" ".join(line.split()) for line in self._source[key].strip().split("\n"))
-        return self._envs[channel].from_string(source).render(**values)
+        template = self._compiled.get((key, channel))
+        if template is None:  # compiling costs far more than rendering: once per phrase and channel
+            # Spaces are normalised; a deliberate line break ("\n" in the YAML) is kept.
+            source = "\n".join(" ".join(line.split()) for line in self._source[key].strip().split("\n"))
+            template = self._compiled[(key, channel)] = self._envs[channel].from_string(source)
+        return template.render(**values)

@@ -243,3 +243,17 @@ def test_answer_json_shape(core):
 def test_meta_intents_are_never_extra_findings_in_a_paste(core):
     answer = core.engine.diagnose("hi there, thanks in advance!\n" + 'Bill "BILL-7731" has not been exported to QuickBooks')
     assert all(f.intent not in META_INTENTS for f in answer.findings)
+
+
+def test_keeping_only_the_best_ranked_intents_changes_no_answer(core, settings, monkeypatch):
+    """The engine ranks only the top RANKED intents per segment: every answer, to messages of
+    every kind, must be what ranking all of them gives."""
+    import bot.core.engine as engine_module
+    from bot.core.training_data import load_heldout_examples
+
+    texts = [e.text for e in load_heldout_examples(settings.training_dir, core.catalog)]
+    texts += ["hi", "thanks!", "what's the weather like", "", "\n".join(texts[:60]), "help me with payroll taxes"]
+    assert engine_module.RANKED < len(core.engine.model.classes)
+    trimmed = core.engine.diagnose_many(texts)
+    monkeypatch.setattr(engine_module, "RANKED", len(core.engine.model.classes))
+    assert core.engine.diagnose_many(texts) == trimmed

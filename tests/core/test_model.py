@@ -80,3 +80,9 @@ def test_the_memo_is_not_stored_with_the_model(scorer):
     copy = pickle.loads(pickle.dumps(scorer))
     assert copy._char_memo == {}
     np.testing.assert_allclose(copy.predict_proba(TEXTS), scorer.predict_proba(TEXTS), atol=0)
+
+
+def test_features_are_numbered_most_common_first(scorer):
+    for block in (scorer.words, scorer.chars):
+        assert np.all(np.diff(block.idf) >= 0)
+        assert sorted(block.vocabulary.values()) == list(range(len(block.idf)))
