@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ def no_wait() -> Iterator[None]:
         _no_wait.on = False
 _FIRST_WAIT_S, _LONGEST_WAIT_S = 0.0002, 0.002
 _LOCK_FD = "syncmedic_write_lock_fd"
+_LOCKED = "syncmedic_write_locked"
 
 
 def write_lock_path(url: str) -> str | None:
@@ -70,6 +72,7 @@ def sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "close")
     def _close(_dbapi_conn: Any, record: Any) -> None:
+        record.info.pop(_LOCKED, None)  # closing the file lets the lock go
         fd = record.info.pop(_LOCK_FD, None)
         if fd is not None:
             os.close(fd)
@@ -79,10 +82,16 @@ def sqlite_engine(url: str) -> Engine:
         fd = _lock_fd(conn, lock_path)
         if fd is not None:
             _acquire(fd)
+            conn.connection.info[_LOCKED] = True
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight to the driver: this runs on every write, and a statement through
+            # SQLAlchemy's execution machinery cost more than SQLite's own work here.
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            _release(conn.connection.info)
+            raise OperationalError("BEGIN IMMEDIATE", {}, exc) from exc
         except BaseException:
-            _release(fd)
+            _release(conn.connection.info)
             raise
 
     # COMMIT here so the queue moves on as soon as the data is written; the DBAPI commit
@@ -94,7 +103,7 @@ def sqlite_engine(url: str) -> Engine:
     def _reset(_dbapi_conn: Any, record: Any, _state: Any = None) -> None:
         # A connection returned to the pool mid-transaction (its owner was dropped) is rolled
         # back by the pool without the "rollback" event: let the next writer in.
-        _release(record.info.get(_LOCK_FD))
+        _release(record.info)
 
     return engine
 
@@ -108,7 +117,7 @@ def _end(conn: Connection, statement: str) -> None:
         if dbapi_conn is not None and dbapi_conn.in_transaction:
             dbapi_conn.execute(statement)
     finally:
-        _release(conn.connection.info.get(_LOCK_FD))
+        _release(conn.connection.info)
 
 
 def _lock_fd(conn: Connection, lock_path: str | None) -> int | None:
@@ -149,6 +158,7 @@ def _acquire(fd: int) -> None:
             wait = min(wait * 2, _LONGEST_WAIT_S)
 
 
-def _release(fd: int | None) -> None:
-    if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+def _release(info: dict) -> None:
+    """Let the next writer in, if this connection holds the lock file."""
+    if info.pop(_LOCKED, False):
+        fcntl.flock(info[_LOCK_FD], fcntl.LOCK_UN)

@@ -42,7 +42,7 @@ SIZE_ERRORS = {"msg_too_long", "invalid_blocks", "invalid_blocks_format", "too_m
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
                     "token_revoked", "no_permission", "missing_scope"}
 PLAIN_TEXT_LIMIT = 3900
-ANSWER_CHUNK = 4               # messages diagnosed, opened and answered together (see answer_batch)
+ANSWER_CHUNK = 6               # messages diagnosed, opened and answered together (see answer_batch)
 INLINE_DIAGNOSIS_CHARS = 2000  # longer texts are diagnosed on the CPU thread (see _diagnose)
 MAX_BATCH = 64
 
@@ -263,13 +263,16 @@ class SlackEdge:
         diagnosed, notes) for each item ready to answer. What fails is left "received", for
         recover() to retry later."""
         answers = await self._diagnose([text for _, _, text, _ in items])
-        chunk = []
-        for (row, work, text, notes), answer in zip(items, answers):
+        understood = []
+        for item, answer in zip(items, answers):
             if isinstance(answer, BaseException):
-                log.error("answering %s/%s failed; it will be retried", work.channel, work.ts, exc_info=answer)
-                continue
-            where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)
-            chunk.append((row, work, self.desk.plan_cases([(text, where)], [answer])[0], notes))
+                log.error("answering %s/%s failed; it will be retried", item[1].channel, item[1].ts, exc_info=answer)
+            else:
+                understood.append((item, answer))
+        asked = [(text, Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user))
+                 for (_, work, text, _), _ in understood]
+        planned = self.desk.plan_cases(asked, [answer for _, answer in understood])
+        chunk = [(row, work, diagnosed, notes) for ((row, work, _, notes), _), diagnosed in zip(understood, planned)]
         try:
             await self.write(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
                              self.desk.followup_due())
