@@ -29,10 +29,31 @@ class CatalogError(ValueError):
 class Signature:
     intent: str
     pattern: re.Pattern[str]
+    # Plain text every match contains, lower case ("" when the pattern has none): an ASCII
+    # message without it cannot match, and a substring test is far cheaper than the search.
+    needle: str = ""
 
     @property
     def slots(self) -> tuple[str, ...]:
         return tuple(self.pattern.groupindex)
+
+
+_NEEDLE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 ,:;'\"/-_")
+
+
+def required_text(pattern: str) -> str:
+    """The longest run of plain characters at the top level of `pattern` (so in every match),
+    lower case; "" if there is none."""
+    from re import _constants, _parser
+
+    best, run = "", ""
+    for op, arg in _parser.parse(pattern, re.IGNORECASE):
+        char = chr(arg).lower() if op is _constants.LITERAL else ""
+        if char and char in _NEEDLE_CHARS:
+            run += char
+        else:
+            best, run = max(best, run, key=len), ""
+    return max(best, run, key=len)
 
 
 @dataclass(frozen=True)
@@ -220,7 +241,8 @@ def _load_intent(path: Path) -> Intent:
     for n, s in enumerate(doc.get("signatures") or []):
         if not isinstance(s, dict) or "pattern" not in s:
             raise CatalogError(f"{where}: signature {n + 1} needs a 'pattern'")
-        signatures.append(Signature(intent_id, _compile(str(s["pattern"]), f"{where} signature {n + 1}")))
+        pattern = _compile(str(s["pattern"]), f"{where} signature {n + 1}")
+        signatures.append(Signature(intent_id, pattern, required_text(pattern.pattern)))
     related = doc.get("related") or []
     if not isinstance(related, list):
         raise CatalogError(f"{where}: 'related' must be a list of intent ids")

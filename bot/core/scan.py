@@ -41,7 +41,12 @@ class SignatureHit:
 def find_signatures(catalog: Catalog, text: str) -> list[SignatureHit]:
     """Exact error texts in `text`, overlapping matches resolved to the most specific one."""
     hits = []
+    # An ASCII message is matched case-insensitively exactly as its lower case: a signature
+    # whose required text is not in it cannot match. (Other text: case rules beyond ASCII.)
+    lowered = text.lower() if text.isascii() else None
     for sig in catalog.signatures:
+        if lowered is not None and sig.needle and sig.needle not in lowered:
+            continue
         for n, m in enumerate(sig.pattern.finditer(text)):
             if n >= 20:  # the same error 1,000 times in a log says nothing new
                 break

@@ -182,3 +182,41 @@ def test_an_exact_error_and_a_described_problem_in_one_long_paste(core):
     intents = [f.intent for f in answer.findings]
     assert intents[0] == "bill_not_exported"
     assert "qbo_disconnected" in intents
+
+
+def test_every_signature_match_contains_its_required_text(catalog, settings):
+    """find_signatures skips a signature whose required text an ASCII message lacks: that is
+    exact only if every match contains it, whatever the case."""
+    from bot.core.training_data import load_heldout_examples, load_training_examples
+
+    texts = [e.text for e in load_training_examples(settings.training_dir, catalog)]
+    texts += [e.text for e in load_heldout_examples(settings.training_dir, catalog)]
+    texts += [ORDER_FORM, PRODUCT_FORM, BILL, NEGATIVE, JOURNAL, UNEXPECTED, PERIOD]
+    texts += [t.upper() for t in texts] + [t.title() for t in texts]
+    matched = 0
+    for text in map(normalise, texts):
+        for sig in catalog.signatures:
+            if sig.pattern.search(text):
+                matched += 1
+                assert sig.needle in text.lower(), (sig.pattern.pattern, text)
+    assert matched > 300
+    assert sum(bool(s.needle) for s in catalog.signatures) >= 0.9 * len(catalog.signatures)
+
+
+@pytest.mark.parametrize("pattern, needle", [
+    (r"Bill \"?(?P<bill>[^\"\n]{1,80}?)\"? has not been exported", " has not been exported"),
+    (r"Unauthori[sz]ed ?-? ?401", "unauthori"),
+    (r"(?:QBO|QuickBooks) sync", " sync"),
+    (r"error|failure", ""),
+    (r"Max ?: ?999", "max"),
+])
+def test_required_text_is_the_longest_plain_run_at_the_top_level(pattern, needle):
+    from bot.core.catalog import required_text
+
+    assert required_text(pattern) == needle
+
+
+def test_a_message_beyond_ascii_is_searched_with_every_signature(catalog):
+    # "ſ" (long s) matches "s" case-insensitively, though "ſ".lower() is not "s".
+    assert find_signatures(catalog, "Reference number iſ not unique")[0].intent == find_signatures(
+        catalog, "Reference number is not unique")[0].intent
