@@ -188,3 +188,34 @@ def test_times_come_back_timezone_aware(store):
     stored = store.get_case(case.id)
     assert stored.created_at.tzinfo is not None
     assert abs((stored.created_at - datetime.now(timezone.utc)).total_seconds()) < 60
+
+
+def test_the_burst_path_writes_what_the_orm_reads_back(store):
+    """record_events -> insert_cases -> answered, the statements a burst of Slack events runs
+    with prebuilt statements (Store._burst): every value must come back as the ORM stored it."""
+    clock = Clock()
+    store.clock = clock
+    items = [dict(platform="slack", workspace="T1", channel="C1", message=f"{n}.5", event_id=f"Ev{n}",
+                  kind="message", payload={"text": f"message {n}"}) for n in range(3)]
+    rows = store.record_events(items + [items[0]])  # the repeat is a duplicate
+    assert rows[3] is None and None not in rows[:3]
+    specs = [dict(platform="slack", workspace="T1", channel="C1", thread=f"{n}.5", message=f"{n}.5", user="U1",
+                  intent="bill_not_exported", confidence=0.875, entities={"bill": f"BILL-{n}", "note": "ünï \"q\""},
+                  question=f"question {n}") for n in range(3)]
+    cases = store.new_cases(specs)
+    due = clock.now + timedelta(hours=4)
+    store.insert_cases(cases, due)
+    for case in cases:
+        stored = store.get_case(case.id)
+        assert stored == case  # every column, times and JSON included
+        assert stored.created_at == clock.now and stored.created_at.tzinfo is not None
+    store.answered([(cases[0].id, "1700000000.000100", rows[0]), (None, "", rows[1])])
+    assert store.get_case(cases[0].id).reply_ref == "1700000000.000100"
+    assert store.get_case(cases[1].id).reply_ref == ""
+    with store.engine.connect() as conn:
+        events = dict(conn.execute(sa.text("SELECT id, status FROM events")).all())
+        assert (events[rows[0]], events[rows[1]], events[rows[2]]) == ("done", "done", "received")
+        assert conn.execute(sa.text("SELECT payload FROM events WHERE id = :i"), {"i": rows[0]}).scalar() is None
+        followups = conn.execute(sa.text("SELECT case_id, status, attempts FROM followups ORDER BY id")).all()
+    assert [tuple(f) for f in followups] == [(c.id, "pending", 0) for c in cases]
+    assert [row for row, _ in store.claim_unfinished_events(timedelta(0))] == [rows[2]]  # only the unanswered one
