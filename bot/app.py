@@ -82,8 +82,10 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
     if settings.log_level != "DEBUG":  # bolt logs whole payloads at DEBUG; keep customers' text out of logs
         bolt_logger.setLevel(logging.WARNING)
     set_sdk_log_level(getattr(logging, settings.log_level, logging.INFO))
+    # Our listeners never use bolt's say/set_status helpers: no middleware attaching them to
+    # every event.
     common = dict(signing_secret=settings.slack_signing_secret or "", process_before_response=True,
-                  logger=bolt_logger)
+                  logger=bolt_logger, attaching_conversation_kwargs_enabled=False)
     if settings.slack_oauth:
         installations = ThreadedInstallationStore(settings.slack_client_id or "", services.store.engine)
         bolt = AsyncApp(client=slack_client or make_client(None, settings.slack_api_base_url),

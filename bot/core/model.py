@@ -98,7 +98,7 @@ class CompiledModel:
     char_range: tuple[int, int]
     # Row f holds feature f's coefficient for every (calibration model, class) pair, so one
     # message's few non-zero features gather a few contiguous rows.
-    coef: np.ndarray        # (n_features, n_models * n_classes)
+    coef: np.ndarray        # (n_features, n_models * n_classes), float32
     intercept: np.ndarray   # (n_models, n_classes)
     sigmoid_a: np.ndarray   # (n_models, n_classes)
     sigmoid_b: np.ndarray   # (n_models, n_classes)

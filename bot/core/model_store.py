@@ -24,7 +24,8 @@ from .training_data import load_training_examples, training_files
 Progress = Callable[[str], None]
 
 # 2: features numbered most common first (bot.core.classifier._most_common_first).
-MODEL_FORMAT = 2
+# 3: coefficients in single precision (bot.core.classifier.COMPILE_TOLERANCE).
+MODEL_FORMAT = 3
 
 
 class StaleModelError(RuntimeError):
