@@ -149,6 +149,9 @@ class Renderer:
         self._layout.globals["action_value"] = lambda case_id, intent: json.dumps(
             {"case_id": case_id or "", "intent": intent})
         self._layout.filters["tojson"] = _tojson
+        # Lists as lines: plain Python, called directly (a jinja macro costs more than the text it makes).
+        self._layout.filters["bullets"] = lambda items, mark: "\n".join(f"{mark}{item}" for item in items)
+        self._layout.filters["numbered"] = lambda items: "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
         self._templates: dict[str, Template] = {}
         self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
         self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
