@@ -18,7 +18,7 @@ import asyncio
 import json
 import signal
 import time
-from typing import Any
+from typing import Any, Awaitable
 
 from .rawhttp import Request, serve
 
@@ -32,18 +32,19 @@ class SlackStub:
     def __init__(self) -> None:
         self.replies: list[dict[str, Any]] = []
         self.calls: dict[str, int] = {}
-        self._arrived = asyncio.Condition()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
-    async def handle(self, request: Request) -> tuple[int, Any]:
+    def handle(self, request: Request) -> tuple[int, Any] | Awaitable[tuple[int, Any]]:
+        """Web API calls and records are answered at once; /__wait returns an awaitable."""
         if request.path.startswith("/api/"):
-            return 200, await self.api(request.path[len("/api/"):], request)
+            return 200, self.api(request.path[len("/api/"):], request)
         if request.path == "/__wait":
-            return 200, await self.wait(int(request.query.get("n", "0")), float(request.query.get("timeout", "10")))
+            return self.wait(int(request.query.get("n", "0")), float(request.query.get("timeout", "10")))
         if request.path == "/__records":
             return 200, {"replies": self.replies, "calls": self.calls}
         return 404, {"ok": False, "error": "unknown_method"}
 
-    async def api(self, method: str, request: Request) -> dict[str, Any]:
+    def api(self, method: str, request: Request) -> dict[str, Any]:
         self.calls[method] = self.calls.get(method, 0) + 1
         if method == "auth.test":
             return AUTH_TEST
@@ -51,21 +52,27 @@ class SlackStub:
             return {"ok": True}
         body = request.data()
         ts = f"{time.time():.6f}"
-        async with self._arrived:
-            self.replies.append({"channel": body.get("channel"), "thread_ts": body.get("thread_ts"),
-                                 "arrived": request.arrived, "blocks": len(body.get("blocks") or []),
-                                 "text_chars": len(body.get("text") or "")})
-            self._arrived.notify_all()
+        self.replies.append({"channel": body.get("channel"), "thread_ts": body.get("thread_ts"),
+                             "arrived": request.arrived, "blocks": len(body.get("blocks") or []),
+                             "text_chars": len(body.get("text") or "")})
+        for n, waiter in list(self._waiters):
+            if len(self.replies) >= n and not waiter.done():
+                waiter.set_result(None)
         return {"ok": True, "channel": body.get("channel"), "ts": ts,
                 "message": {"type": "message", "ts": ts, "text": body.get("text", "")}}
 
-    async def wait(self, n: int, timeout: float) -> dict[str, int]:
-        async with self._arrived:
+    async def wait(self, n: int, timeout: float) -> tuple[int, dict[str, int]]:
+        """Once `n` replies have arrived (or after `timeout` seconds): how many have."""
+        if len(self.replies) < n:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append((n, waiter))
             try:
-                await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.replies) >= n), timeout)
+                await asyncio.wait_for(waiter, timeout)
             except TimeoutError:
                 pass
-        return {"count": len(self.replies)}
+            finally:
+                self._waiters.remove((n, waiter))
+        return 200, {"count": len(self.replies)}
 
 
 async def main() -> None:
