@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from .patterns import required_text
+
 OUT_OF_SCOPE = "out_of_scope"
 META_INTENTS = ("greeting", "thanks", "help", "escalate")
 SLOT_NAMES = (
@@ -38,22 +40,6 @@ class Signature:
         return tuple(self.pattern.groupindex)
 
 
-_NEEDLE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 ,:;'\"/-_")
-
-
-def required_text(pattern: str) -> str:
-    """The longest run of plain characters at the top level of `pattern` (so in every match),
-    lower case; "" if there is none."""
-    from re import _constants, _parser
-
-    best, run = "", ""
-    for op, arg in _parser.parse(pattern, re.IGNORECASE):
-        char = chr(arg).lower() if op is _constants.LITERAL else ""
-        if char and char in _NEEDLE_CHARS:
-            run += char
-        else:
-            best, run = max(best, run, key=len), ""
-    return max(best, run, key=len)
 
 
 @dataclass(frozen=True)
@@ -242,7 +228,7 @@ def _load_intent(path: Path) -> Intent:
         if not isinstance(s, dict) or "pattern" not in s:
             raise CatalogError(f"{where}: signature {n + 1} needs a 'pattern'")
         pattern = _compile(str(s["pattern"]), f"{where} signature {n + 1}")
-        signatures.append(Signature(intent_id, pattern, required_text(pattern.pattern)))
+        signatures.append(Signature(intent_id, pattern, required_text(pattern)))
     related = doc.get("related") or []
     if not isinstance(related, list):
         raise CatalogError(f"{where}: 'related' must be a list of intent ids")

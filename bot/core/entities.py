@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .patterns import lowered_if_ascii, may_match, required_text
+
 _F = re.IGNORECASE
 
 # (slot, pattern with one group); the first hit for a slot is kept.
@@ -50,12 +52,17 @@ def _clean(value: str) -> str:
     return value[:_MAX_VALUE]
 
 
+# What each pattern cannot match without (bot/core/patterns.py): most are skipped for most messages.
+_NEEDLES = tuple(required_text(pattern) for _, pattern in _PATTERNS)
+
+
 def extract(text: str, found: dict[str, str] | None = None) -> dict[str, str]:
     """Entities in `text`; `found` (from an exact signature match) takes precedence."""
     entities: dict[str, str] = {k: _clean(v) for k, v in (found or {}).items() if v and _clean(v)}
     sample = text[:_SCAN_LIMIT]
-    for slot, pattern in _PATTERNS:
-        if slot in entities:
+    lowered = lowered_if_ascii(sample)
+    for (slot, pattern), needle in zip(_PATTERNS, _NEEDLES):
+        if slot in entities or not may_match(needle, lowered):
             continue
         m = pattern.search(sample)
         if m and _clean(m.group(1)):

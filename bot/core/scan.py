@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .catalog import Catalog
+from .patterns import lowered_if_ascii, may_match
 
 # Up to this length a message is classified whole.
 WHOLE_MESSAGE_CHARS = 1_500
@@ -41,11 +42,9 @@ class SignatureHit:
 def find_signatures(catalog: Catalog, text: str) -> list[SignatureHit]:
     """Exact error texts in `text`, overlapping matches resolved to the most specific one."""
     hits = []
-    # An ASCII message is matched case-insensitively exactly as its lower case: a signature
-    # whose required text is not in it cannot match. (Other text: case rules beyond ASCII.)
-    lowered = text.lower() if text.isascii() else None
+    lowered = lowered_if_ascii(text)
     for sig in catalog.signatures:
-        if lowered is not None and sig.needle and sig.needle not in lowered:
+        if not may_match(sig.needle, lowered):  # see bot/core/patterns.py
             continue
         for n, m in enumerate(sig.pattern.finditer(text)):
             if n >= 20:  # the same error 1,000 times in a log says nothing new

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -209,11 +210,31 @@ def test_every_signature_match_contains_its_required_text(catalog, settings):
     (r"(?:QBO|QuickBooks) sync", " sync"),
     (r"error|failure", ""),
     (r"Max ?: ?999", "max"),
+    (r"\b(INV-?\d{2,10})\b", "inv"),            # inside a plain group: still required
+    (r"\b(?i:account)\s{1,3}(x)?", "account"),
+    (r"(?:supplier)?customer", "customer"),        # an optional group is not
+    (r"(?=invoice)inv", "inv"),                     # nor is a look-ahead
 ])
-def test_required_text_is_the_longest_plain_run_at_the_top_level(pattern, needle):
-    from bot.core.catalog import required_text
+def test_required_text_is_the_longest_plain_run_every_match_has(pattern, needle):
+    from bot.core.patterns import required_text
 
-    assert required_text(pattern) == needle
+    assert required_text(re.compile(pattern, re.IGNORECASE)) == needle
+
+
+def test_every_entity_match_contains_its_required_text(catalog, settings):
+    from bot.core.entities import _NEEDLES, _PATTERNS
+    from bot.core.training_data import load_heldout_examples, load_training_examples
+
+    texts = [e.text for e in load_training_examples(settings.training_dir, catalog)]
+    texts += [e.text for e in load_heldout_examples(settings.training_dir, catalog)]
+    texts += [t.upper() for t in texts] + [t.title() for t in texts]
+    matched = 0
+    for text in map(normalise, texts):
+        for (_slot, pattern), needle in zip(_PATTERNS, _NEEDLES):
+            if pattern.search(text):
+                matched += 1
+                assert needle in text.lower(), (pattern.pattern, text)
+    assert matched > 500
 
 
 def test_a_message_beyond_ascii_is_searched_with_every_signature(catalog):
