@@ -47,16 +47,9 @@ def word_ngrams(text: str, pattern: re.Pattern[str], ngrams: tuple[int, int]) ->
     return grams
 
 
-def char_wb_ngrams(text: str, ngrams: tuple[int, int]) -> list[str]:
-    """Character n-grams inside word boundaries, padded with a space (scikit-learn's char_wb)."""
-    grams = []
-    for w in text.split():
-        grams += word_char_grams(w, ngrams)
-    return grams
-
-
 def word_char_grams(word: str, ngrams: tuple[int, int]) -> list[str]:
-    """One word's char_wb n-grams: they depend on the word alone, so the model caches them."""
+    """One word's character n-grams, padded with a space (scikit-learn's char_wb analyser
+    makes them word by word: they depend on the word alone, so the model memoises them)."""
     w = f" {word} "
     grams = []
     for n in range(ngrams[0], ngrams[1] + 1):
@@ -136,11 +129,6 @@ class CompiledModel:
                 memo[word] = known
             found += known
         return found
-
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """One text's tf-idf vector, sparse: (feature numbers, values)."""
-        _rows, idx, values = self._tfidf([text])
-        return idx, values
 
     def _tfidf(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The tf-idf vectors of all `texts` at once, as (text number, feature number, value)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import bot.core.model as model_module
-from bot.core.model import CompiledModel, char_wb_ngrams, model_text, word_ngrams
+from bot.core.model import CompiledModel, model_text, word_char_grams, word_ngrams
 
 TEXTS = [
     'Sales invoice INV-00412 could not be exported: "Account period is closed"',
@@ -33,7 +33,7 @@ def reference_features(scorer: CompiledModel, text: str) -> dict[int, float]:
     prepared = model_text(text)
     out: dict[int, float] = {}
     for block, grams in ((scorer.words, word_ngrams(prepared, scorer._pattern, scorer.word_range)),
-                         (scorer.chars, char_wb_ngrams(prepared, scorer.char_range))):
+                         (scorer.chars, [g for w in prepared.split() for g in word_char_grams(w, scorer.char_range)])):
         counts = Counter(block.vocabulary[g] for g in grams if g in block.vocabulary)
         values = {j: (math.log(tf) + 1.0) * block.idf[j] for j, tf in counts.items()}
         norm = math.sqrt(sum(v * v for v in values.values()))
@@ -43,7 +43,7 @@ def reference_features(scorer: CompiledModel, text: str) -> dict[int, float]:
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_features_match_the_definition(scorer, text):
-    idx, values = scorer.features(text)
+    _rows, idx, values = scorer._tfidf([text])
     expected = reference_features(scorer, text)
     assert sorted(idx.tolist()) == sorted(expected)
     assert dict(zip(idx.tolist(), values.tolist())) == pytest.approx(expected, rel=1e-12)
@@ -60,7 +60,7 @@ def test_a_batch_scores_each_text_as_if_it_were_alone(scorer):
 
 def test_a_text_with_no_known_feature_gets_the_intercepts_alone(scorer):
     blank, unknown = scorer.predict_proba(["", "漢字 ǂǂ"])
-    assert not len(scorer.features("漢字 ǂǂ")[0])
+    assert not len(scorer._tfidf(["漢字 ǂǂ"])[1])
     np.testing.assert_allclose(blank, unknown, atol=1e-12)
 
 
