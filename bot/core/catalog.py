@@ -40,8 +40,6 @@ class Signature:
         return tuple(self.pattern.groupindex)
 
 
-
-
 @dataclass(frozen=True)
 class Variant:
     key: str

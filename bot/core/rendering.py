@@ -143,7 +143,7 @@ class Renderer:
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
-            auto_reload=False,  # layouts are read once; no stat() of the file on every reply
+            auto_reload=False,  # layouts are read once, then served from jinja's cache without a stat()
         )
         self._layout.globals.update(_block_helpers())
         self._layout.globals["action_value"] = lambda case_id, intent: json.dumps(
@@ -152,7 +152,6 @@ class Renderer:
         # Lists as lines: plain Python, called directly (a jinja macro costs more than the text it makes).
         self._layout.filters["bullets"] = lambda items, mark: "\n".join(f"{mark}{item}" for item in items)
         self._layout.filters["numbered"] = lambda items: "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
-        self._templates: dict[str, Template] = {}
         self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
         self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
         self._kb_rendered: dict[tuple, str] = {}
@@ -171,19 +170,13 @@ class Renderer:
                     self.kb_text(channel, source, {})
                     count += 1
         for name in self._layout.list_templates():
-            self._template(name)
+            self._layout.get_template(name)
         return count
-
-    def _template(self, name: str) -> Template:
-        template = self._templates.get(name)
-        if template is None:
-            template = self._templates[name] = self._layout.get_template(name)
-        return template
 
     def _data(self, name: str, ctx: dict[str, Any]) -> Any:
         """What a .json.j2 layout builds, as data (see _tojson)."""
         sink: list[Any] = []
-        self._template(name).render({**ctx, _DATA_SINK: sink})
+        self._layout.get_template(name).render({**ctx, _DATA_SINK: sink})
         if len(sink) != 1:
             raise ValueError(f"{name} produced {len(sink)} results, not one")
         return sink[0]
@@ -267,7 +260,7 @@ class Renderer:
         return fit_teams(card)
 
     def text(self, answer: Answer, case_id: str | None = None) -> str:
-        return self._template("text/answer.txt.j2").render(
+        return self._layout.get_template("text/answer.txt.j2").render(
             self.context("text", answer, case_id)).strip() + "\n"
 
     # -- check-ins and the digest ---------------------------------------------------------
@@ -277,7 +270,7 @@ class Renderer:
         ctx = {"title": self.catalog.title(intent), "value": json.dumps({"case_id": case_id, "intent": intent}),
                "data": {"case_id": case_id, "intent": intent}}
         if channel == "text":
-            return self._template("text/checkin.txt.j2").render(ctx).strip()
+            return self._layout.get_template("text/checkin.txt.j2").render(ctx).strip()
         rendered = self._data(f"{channel}/checkin.json.j2", ctx)
         return fit_slack(rendered) if channel == "slack" else rendered
 
@@ -291,7 +284,7 @@ class Renderer:
         ctx = {"total": digest.total, "groups": groups[:max_groups], "hidden_groups": max(0, len(groups) - max_groups),
                "generated": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
         if channel == "text":
-            return self._template("text/digest.txt.j2").render(ctx).strip() + "\n"
+            return self._layout.get_template("text/digest.txt.j2").render(ctx).strip() + "\n"
         rendered = self._data(f"{channel}/digest.json.j2", ctx)
         return fit_slack(rendered) if channel == "slack" else fit_teams(rendered)
 

@@ -417,7 +417,7 @@ def test_fit_teams_cuts_long_text_blocks():
 def test_a_layout_gives_the_same_reply_as_data_and_as_json_text(core, cases, name):
     channel = name.split("/")[0]
     ctx = core.renderer.context(channel, cases[CASE_NAMES[0]], CASE_ID)
-    as_text = json.loads(core.renderer._template(name).render(ctx))
+    as_text = json.loads(core.renderer._layout.get_template(name).render(ctx))
     as_data = core.renderer._data(name, ctx)
     assert as_data == as_text and as_data["text" if channel == "slack" else "body"]
     assert core.renderer._data(name, ctx) is not as_data  # a fresh structure every time (callers edit it)
