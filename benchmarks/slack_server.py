@@ -5,7 +5,8 @@
 Listens on 127.0.0.1 (port chosen by the OS) and prints {"stub_port": N} once it does, then
 serves until SIGTERM or SIGINT:
   POST /api/{method}    answers like Slack; every chat.postMessage is recorded with the time
-                        its first bytes arrived (CLOCK_MONOTONIC: comparable across processes)
+                        its first bytes reached the socket (the kernel's stamp, on
+                        CLOCK_MONOTONIC: comparable across processes)
   GET  /__wait?n=N&timeout=S   returns {"count"} once N replies have arrived (or at the timeout)
   GET  /__records              returns {"replies": [...], "calls": {method: count}}
 It is a separate process so that its work is not on the app's event loop, and it is written on
