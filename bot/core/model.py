@@ -136,7 +136,7 @@ class CompiledModel:
         in a few array operations costs far less than doing it text by text."""
         found = [self.feature_indices(t) for t in texts]
         n_features = self.coef.shape[0]
-        keys = np.array(found[0] if len(found) == 1 else list(chain.from_iterable(found)), dtype=np.int64)
+        keys = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=sum(map(len, found)))
         if len(found) > 1:  # (text, feature) as one number, so one sort counts them all
             keys += np.repeat(np.arange(len(found), dtype=np.int64) * n_features, [len(f) for f in found])
         if not len(keys):
@@ -166,11 +166,13 @@ class CompiledModel:
         if len(texts):
             rows, idx, values = self._tfidf(texts)
             starts = np.searchsorted(rows, np.arange(len(texts) + 1)).tolist()
-            coef = self.coef
+            # One gather of every row the batch uses, then a dot product per text: per-text
+            # fancy indexing and `@` (a ufunc, slow on mixed float32/float64) cost twice as much.
+            gathered = self.coef.take(idx, axis=0)
             for n in range(len(texts)):
                 a, b = starts[n], starts[n + 1]
                 if a < b:
-                    decision[n] = values[a:b] @ coef[idx[a:b]]
+                    decision[n] = np.dot(values[a:b], gathered[a:b])
         decision *= self._slope
         decision += self._shift
         with np.errstate(over="ignore"):  # exp overflow is a probability of exactly 0
