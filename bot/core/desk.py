@@ -77,8 +77,8 @@ class Desk:
         return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
 
     def plan_cases(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
-        """open_cases_for without writing: the caller writes each case (Store.insert_cases,
-        with followup_due()) just before posting its answer, batched with others."""
+        """open_cases_for without writing: the caller writes each case once its answer is
+        posted (Store.answered, with followup_due()), batched with others."""
         tracked, specs = self._case_specs(items, answers)
         cases = dict(zip(tracked, self.store.new_cases(specs)))
         return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .sqlite import sqlite_engine
 
-from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, Case, CaseRow, Change, CorrectionRow, EventRow,
+from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, Case, CaseRow, Change, CorrectionRow, EventRow,
                      FeedbackRow, FollowupRow, utcnow)
 
 
@@ -54,7 +54,6 @@ class _BurstStatements:
                                         EventRow.message))
         self.insert_case = insert(CaseRow)
         self.insert_followup = insert(FollowupRow)
-        self.set_reply_ref = update(CaseRow).where(CaseRow.id == bindparam("cid")).values(reply_ref=bindparam("ref"))
         self.event_done = (update(EventRow).where(EventRow.id == bindparam("eid"))
                            .values(status="done", done_at=bindparam("now"), payload=null()))
 
@@ -120,18 +119,19 @@ class Store:
                                                                       key=key))}
         return [inserted.pop(key(item), None) for item in items]
 
-    def answered(self, done: list[tuple[str | None, str, int]]) -> None:
-        """After replies were posted: (case id or None, reply ref, event row) in one transaction."""
-        if not done:
+    def answered(self, cases: list[tuple[Case, str]], events: list[int],
+                 followup_due: datetime | None = None) -> None:
+        """After a batch of replies was posted, in one transaction: the cases (made by new_cases)
+        of the replies that were seen, each with its reply's ref, and their first check-ins;
+        and the events (rows) that are done."""
+        if not cases and not events:
             return
-        now = self.clock()
         with self.engine.begin() as conn:
-            refs = [{"cid": c, "ref": r} for c, r, _ in done if c and r]
-            if refs:
-                conn.execute(self._burst.set_reply_ref, refs)
-            finished = [{"eid": row, "now": now} for _, _, row in done if row is not None]
-            if finished:
-                conn.execute(self._burst.event_done, finished)
+            if cases:
+                self._insert_cases(conn, [{**case.row(), "reply_ref": ref} for case, ref in cases], followup_due)
+            if events:
+                now = self.clock()
+                conn.execute(self._burst.event_done, [{"eid": row, "now": now} for row in events])
 
     def finish_event(self, event_id: int, status: str = "done") -> None:
         with self.session() as s:
@@ -172,7 +172,7 @@ class Store:
                                      entities=entities, question=question)], followup_due)[0]
 
     def new_cases(self, specs: list[dict[str, Any]]) -> list[Case]:
-        """Open cases for `specs` as they will be stored, not yet written (see insert_cases)."""
+        """Open cases for `specs` as they will be stored, not yet written (see answered)."""
         now = self.clock()
         return [Case(str(uuid.uuid4()), spec["platform"], spec["workspace"], spec["channel"], spec["thread"],
                      spec["message"], spec["user"], spec["intent"], spec["confidence"], dict(spec["entities"] or {}),
@@ -181,30 +181,22 @@ class Store:
     def open_cases(self, specs: list[dict[str, Any]], followup_due: datetime | None = None) -> list[Case]:
         """Open several cases (and their first check-ins) in one transaction."""
         cases = self.new_cases(specs)
-        self.insert_cases(cases, followup_due)
+        if cases:
+            with self.engine.begin() as conn:
+                self._insert_cases(conn, [c.row() for c in cases], followup_due)
         return cases
 
-    def insert_cases(self, cases: list[Case], followup_due: datetime | None = None) -> None:
-        """Write cases made by new_cases (and their first check-ins) in one transaction."""
-        if not cases:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(self._burst.insert_case, [c.row() for c in cases])
-            if followup_due is not None:
-                conn.execute(self._burst.insert_followup, [{"case_id": c.id, "due_at": followup_due,
-                                                            "status": "pending", "attempts": 0, "ref": ""}
-                                                           for c in cases])
+    def _insert_cases(self, conn: Any, rows: list[dict[str, Any]], followup_due: datetime | None) -> None:
+        conn.execute(self._burst.insert_case, rows)
+        if followup_due is not None:
+            conn.execute(self._burst.insert_followup, [{"case_id": row["id"], "due_at": followup_due,
+                                                        "status": "pending", "attempts": 0, "ref": ""}
+                                                       for row in rows])
 
     def get_case(self, case_id: str) -> Case | None:
         with self.session() as s:
             row = s.get(CaseRow, case_id)
             return Case.of(row) if row else None
-
-    def discard_case(self, case_id: str) -> None:
-        """Delete a case whose answer never reached the user (its check-ins go with it)."""
-        with self.engine.begin() as conn:
-            conn.execute(delete(FollowupRow).where(FollowupRow.case_id == case_id))
-            conn.execute(delete(CaseRow).where(CaseRow.id == case_id))
 
     def set_reply_ref(self, case_id: str, reply_ref: str) -> None:
         with self.session() as s:
@@ -212,7 +204,7 @@ class Store:
 
     def set_user_tz(self, case_id: str, tz: str) -> None:
         with self.session() as s:
-            s.execute(update(CaseRow).where(CaseRow.id == case_id).values(user_tz=tz[:64]))
+            s.execute(update(CaseRow).where(CaseRow.id == case_id).values(user_tz=tz[:USER_TZ_CHARS]))
 
     def case_in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> Case | None:
         """The newest case the bot is helping with in this thread (its question's thread, or the

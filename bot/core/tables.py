@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 OPEN, RESOLVED, ESCALATED = "open", "resolved", "escalated"
 QUESTION_CHARS = 4000
+USER_TZ_CHARS = 64
 
 
 def utcnow() -> datetime:
@@ -62,7 +63,7 @@ class CaseRow(Base):
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
-    user_tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_tz: Mapped[str | None] = mapped_column(String(USER_TZ_CHARS), nullable=True)
 
 
 class EventRow(Base):

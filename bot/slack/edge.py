@@ -42,9 +42,10 @@ SIZE_ERRORS = {"msg_too_long", "invalid_blocks", "invalid_blocks_format", "too_m
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
                     "token_revoked", "no_permission", "missing_scope"}
 PLAIN_TEXT_LIMIT = 3900
-ANSWER_CHUNK = 6               # messages diagnosed, opened and answered together (see answer_batch)
+ANSWER_CHUNK = 6               # messages diagnosed and answered together (see answer_batch)
 INLINE_DIAGNOSIS_CHARS = 2000  # longer texts are diagnosed on the CPU thread (see _diagnose)
 MAX_BATCH = 64
+CASE_WRITE_WAIT_S = 10.0       # the longest a click waits for its case to be written (see written())
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,9 @@ class SlackEdge:
         # One thread for the store: SQLite writes never wait on each other's locks in-process.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-db")
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-cpu")
+        # Cases whose replies are out (or going out) but which are not written yet, each with
+        # its batch's write: a click that arrives first waits for it (see written()).
+        self._unwritten: dict[str, asyncio.Future[None]] = {}
         # Tests inject a failure here to prove a crash after the acknowledgement is recovered.
         self.before_answer: Any = None
 
@@ -218,28 +222,46 @@ class SlackEdge:
             ready.append((row, work, text, notes))
         if not ready:
             return
-        # A few messages at a time, start to finish: diagnosed, their cases written (one
-        # transaction), their replies posted; then the next few. The first answers of a burst do
-        # not wait for the last one's diagnosis, and a reply's buttons never point at a case
-        # that is not written yet.
-        prepared, posts, unseen = [], [], []
+        # A few messages at a time: diagnosed (one model call), rendered and posted, then the
+        # next few, so the first answers of a burst do not wait for the last one's diagnosis.
+        # Once the batch's replies are out, one transaction writes the cases of those that were
+        # (or may have been) seen, each with its reply's ts, their first check-ins, and which
+        # events are done. An answer nobody saw leaves no case behind, and a burst pays for one
+        # transaction instead of one per chunk. A case is written milliseconds after its reply
+        # appears, long before anyone can click its buttons.
+        prepared: list[tuple] = []  # (row, work, diagnosed, payload) of each reply posted
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            posts = await self._post_in_chunks(ready, prepared, written)
+            await self._record_outcomes(prepared, await asyncio.gather(*posts, return_exceptions=True))
+        finally:
+            for _row, _work, diagnosed, _payload in prepared:
+                if diagnosed.case is not None:
+                    self._unwritten.pop(diagnosed.case.id, None)
+            written.set_result(None)
+
+    async def _post_in_chunks(self, ready: list[tuple[int, tr.Work, str, list[str]]], prepared: list[tuple],
+                              written: asyncio.Future[None]) -> list[asyncio.Future]:
+        posts = []
         for start in range(0, len(ready), ANSWER_CHUNK):
-            for row, work, diagnosed, notes in await self._diagnose_and_open(ready[start: start + ANSWER_CHUNK]):
+            for row, work, diagnosed, notes in await self._diagnose_and_plan(ready[start: start + ANSWER_CHUNK]):
                 try:
                     payload = self._render(diagnosed, notes)
                 except Exception:  # noqa: BLE001 - left "received": recover() retries it later
                     log.exception("rendering the answer to %s/%s failed; it will be retried", work.channel, work.ts)
-                    if diagnosed.case is not None:
-                        unseen.append(diagnosed.case.id)
                     continue
                 prepared.append((row, work, diagnosed, payload))
+                if diagnosed.case is not None:
+                    self._unwritten[diagnosed.case.id] = written
                 posts.append(asyncio.ensure_future(self._deliver(row, work, diagnosed, payload)))
                 await asyncio.sleep(0)  # that reply goes out, and acknowledgements waiting on the loop run
-        results = await asyncio.gather(*posts, return_exceptions=True)
-        done, failed = [], []
+        return posts
+
+    async def _record_outcomes(self, prepared: list[tuple], results: list[Any]) -> None:
+        opened, done, failed = [], [], []
         for (row, work, diagnosed, _payload), result in zip(prepared, results):
-            if _not_delivered(result) and diagnosed.case is not None:
-                unseen.append(diagnosed.case.id)  # nobody saw this answer: no case, no check-in
+            if diagnosed.case is not None and not _not_delivered(result):
+                opened.append((diagnosed.case, "" if isinstance(result, BaseException) else result))
             if isinstance(result, SlackApiError):
                 error = result.response.get("error", "")
                 log.warning("Slack refused the answer to %s/%s: %s", work.channel, work.ts, error)
@@ -248,20 +270,27 @@ class SlackEdge:
             elif isinstance(result, BaseException):
                 log.error("answering %s/%s failed; it will be retried", work.channel, work.ts, exc_info=result)
             else:
-                done.append((diagnosed.case.id if diagnosed.case else None, result, row))
+                done.append(row)
         # Each write on its own: one failing must not leave the others undone.
-        for write, args in [*((self.store.discard_case, (case_id,)) for case_id in unseen),
-                            *((self.store.finish_event, (row, "failed")) for row in failed),
-                            (self.store.answered, (done,))]:
+        for write, args in [(self.store.answered, (opened, done, self.desk.followup_due())),
+                            *((self.store.finish_event, (row, "failed")) for row in failed)]:
             try:
                 await self.write(write, *args)
             except Exception:  # noqa: BLE001 - an unmarked event is answered again by recover()
                 log.exception("recording the outcome of a batch failed (%s)", write.__name__)
 
-    async def _diagnose_and_open(self, items: list[tuple[int, tr.Work, str, list[str]]]) -> list[tuple]:
-        """Diagnose `items` and write the cases they open, in one transaction: (row, work,
-        diagnosed, notes) for each item ready to answer. What fails is left "received", for
-        recover() to retry later."""
+    async def written(self, case_id: str, timeout: float = CASE_WRITE_WAIT_S) -> None:
+        """Return once the case `case_id` is written, if its reply is out but the case not yet
+        (a click seconds after a reply always finds its case; this covers a faster one)."""
+        pending = self._unwritten.get(case_id)
+        if pending is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pending), timeout)
+
+    async def _diagnose_and_plan(self, items: list[tuple[int, tr.Work, str, list[str]]]) -> list[tuple]:
+        """Diagnose `items` and plan the cases they open (written by answer_batch once their
+        replies are posted): (row, work, diagnosed, notes) for each item understood. One that
+        fails is left "received", for recover() to retry later."""
         answers = await self._diagnose([text for _, _, text, _ in items])
         understood = []
         for item, answer in zip(items, answers):
@@ -272,14 +301,7 @@ class SlackEdge:
         asked = [(text, Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user))
                  for (_, work, text, _), _ in understood]
         planned = self.desk.plan_cases(asked, [answer for _, answer in understood])
-        chunk = [(row, work, diagnosed, notes) for ((row, work, _, notes), _), diagnosed in zip(understood, planned)]
-        try:
-            await self.write(self.store.insert_cases, [d.case for _, _, d, _ in chunk if d.case is not None],
-                             self.desk.followup_due())
-        except Exception:  # noqa: BLE001
-            log.exception("opening %d cases failed; their messages will be retried", len(chunk))
-            return []
-        return chunk
+        return [(row, work, diagnosed, notes) for ((row, work, _, notes), _), diagnosed in zip(understood, planned)]
 
     async def _diagnose(self, texts: list[str]) -> list[Any]:
         """What each message is: an Answer, or the exception diagnosing it raised. Usual

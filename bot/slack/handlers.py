@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import translate as tr
 from .buttons import Buttons
-from .edge import SlackEdge
+from .edge import Clicked, SlackEdge
 from .home import home_view
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,14 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
     def clicked(handler: Callable[[dict, AsyncWebClient], Any]) -> Callable:
         async def listener(ack: Callable, body: dict, client: AsyncWebClient) -> None:
             await ack()
-            edge.spawn(_logged(handler(body, client)))
+
+            async def handle() -> None:
+                # A reply's case is written just after the reply is posted: a click that beats
+                # it waits for it instead of finding no case.
+                await edge.written(str(Clicked.of(body).value.get("case_id") or ""))
+                await handler(body, client)
+
+            edge.spawn(_logged(handle()))
         return listener
 
     app.action("syncmedic_fixed")(clicked(buttons.fixed))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -23,6 +24,7 @@ from microsoft_agents.hosting.core import TurnContext
 from ..core.desk import Desk
 from ..core.rendering import Phrases, Renderer
 from ..core.store import Store
+from ..core.tables import USER_TZ_CHARS
 from ..core.timerules import BusinessHours
 from . import translate as tr
 from .connector import ConversationGone, with_retries
@@ -115,18 +117,15 @@ class TeamsEdge:
             await self.reply(context, tr.text_activity(await self._command(command, incoming)))
             await self.db(self.store.finish_event, row)
             return
-        diagnosed = await asyncio.to_thread(self.desk.diagnose, incoming.text, incoming.where)
-        case_id = diagnosed.case.id if diagnosed.case else None
-        try:
-            card = self.renderer.teams(diagnosed.answer, case_id)
-            ref = await self.reply(context, tr.answer_activity(card, case_id, diagnosed.answer))
-        except BaseException:
-            if case_id:  # nobody saw this answer: no case, no check-in
-                await self.db(self.store.discard_case, case_id)
-            raise
-        await self.db(self.store.answered, [(case_id, ref, row)])
-        if case_id and incoming.timezone:
-            await self.db(self.store.set_user_tz, case_id, incoming.timezone)
+        [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])
+        [diagnosed] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
+        case = diagnosed.case
+        if case is not None and incoming.timezone:
+            case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
+        card = self.renderer.teams(answer, case.id if case else None)
+        ref = await self.reply(context, tr.answer_activity(card, case.id if case else None, answer))
+        # The case is written once its answer was posted: an answer nobody saw leaves none.
+        await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due())
 
     async def _command(self, command: str, incoming: tr.Incoming) -> str:
         if self.admin_users and incoming.user not in self.admin_users:

@@ -137,16 +137,17 @@ async def test_a_message_from_the_page_goes_through_the_real_slack_edge(serve) -
     assert answer.metadata["event_type"] == "sync_diagnosis"
     payload = answer.metadata["event_payload"]
     assert payload["intent"] == "duplicate_name"
-    case = bot.services.store.get_case(payload["case_id"])
-    assert (case.platform, case.workspace, case.channel, case.user, case.message) == (
-        "slack", ws.TEAM, ws.DM, ws.YOU, sent["ts"])
 
     # A click is a signed block_actions request; the bot settles the message through chat.update.
+    # Clicked as soon as the answer shows: it may beat the case's write, and must still find it.
     status, clicked = await bot.post("/sandbox/click", {"ts": answer.ts, "block_id": "syncmedic_feedback",
                                                         "action_id": "syncmedic_fixed"})
     assert clicked == {"ok": True}
     await asyncio.wait_for(bot.services.slack.drain(), 20)
-    assert bot.services.store.get_case(case.id).status == "resolved"
+    case = bot.services.store.get_case(payload["case_id"])
+    assert (case.platform, case.workspace, case.channel, case.user, case.message) == (
+        "slack", ws.TEAM, ws.DM, ws.YOU, sent["ts"])
+    assert case.status == "resolved" and case.reply_ref == answer.ts
     assert find_element(answer.blocks, "syncmedic_feedback", "syncmedic_fixed") is None
     assert "Marked fixed by <@U0YOU>" in json.dumps(answer.blocks)
     status, again = await bot.post("/sandbox/click", {"ts": answer.ts, "block_id": "syncmedic_feedback",

@@ -46,6 +46,37 @@ def n_posts(bot: BotClient) -> int:
 
 # -- Fixed ------------------------------------------------------------------------------------
 
+async def test_a_click_that_beats_the_write_of_its_case_waits_for_it(bot: BotClient):
+    """A case is written once its reply is posted; a click in between must not be lost."""
+    edge = bot.services.slack
+    gate, real_write = asyncio.Event(), edge.write
+
+    async def held_write(fn, *args):
+        if fn.__name__ == "answered":
+            await gate.wait()
+        return await real_write(fn, *args)
+
+    edge.write = held_write
+    await bot.event(mention_event(BILL_ERROR))
+    for _ in range(200):
+        if bot.stub.accepted("chat.postMessage"):
+            break
+        await asyncio.sleep(0.01)
+    [answer] = bot.stub.attempts("chat.postMessage")
+    case_id = answer.body["metadata"]["event_payload"]["case_id"]
+    status, _ = await bot.click(answer.response["ts"], "syncmedic_fixed")
+    await asyncio.sleep(0.2)
+    assert status == 200
+    assert bot.sql("SELECT id FROM cases WHERE id = :id", id=case_id) == []  # the reply is out, its case not yet
+    assert not bot.stub.accepted("chat.update")
+    gate.set()
+    await bot.drain()
+    assert case(bot, case_id)["status"] == "resolved"
+    assert feedback(bot, case_id) == [("fixed", answer.response["ts"], ALICE, "bill_not_exported",
+                                       "bill_not_exported")]
+    assert len(bot.stub.accepted("chat.update")) == 1
+
+
 async def test_fixed_resolves_the_case_and_removes_the_buttons(bot: BotClient):
     _, answer_ts, case_id = await ask(bot)
     original = dict(bot.stub.messages[answer_ts])

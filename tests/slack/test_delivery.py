@@ -202,11 +202,11 @@ async def test_a_database_error_after_posting_does_not_strand_queued_messages(bo
     real_answered = bot.store.answered
     failures = []
 
-    def answered_fails_once(done):
+    def answered_fails_once(*args):
         if not failures:
-            failures.append(done)
+            failures.append(args)
             raise RuntimeError("database connection lost")
-        return real_answered(done)
+        return real_answered(*args)
 
     bot.services.slack.before_answer = hold_first
     bot.store.answered = answered_fails_once
