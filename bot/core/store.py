@@ -54,6 +54,10 @@ class _BurstStatements:
                                         EventRow.message))
         self.insert_case = insert(CaseRow)
         self.insert_followup = insert(FollowupRow)
+        self.renew_events = (update(EventRow)
+                             .where(EventRow.id.in_(bindparam("rows", expanding=True)), EventRow.status == "received",
+                                    EventRow.attempts == bindparam("tries"))
+                             .values(received_at=bindparam("now")).returning(EventRow.id))
         self.event_done = (update(EventRow).where(EventRow.id == bindparam("eid"))
                            .values(status="done", done_at=bindparam("now"), payload=null()))
 
@@ -144,9 +148,26 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(delete(EventRow).where(EventRow.id == event_id))
 
+    def renew_events(self, leases: dict[int, int]) -> set[int]:
+        """Keep recovery (claim_unfinished_events) away from events this process still holds
+        to answer: each row, if still unanswered and still at the `attempts` it was taken with,
+        gets a fresh time. Returns the rows renewed; a row missing from them was claimed by a
+        recovery meanwhile (or finished), and is no longer this process's to answer."""
+        if not leases:
+            return set()
+        by_attempts: dict[int, list[int]] = {}
+        for row, attempts in leases.items():
+            by_attempts.setdefault(attempts, []).append(row)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            return {row for attempts, rows in by_attempts.items()
+                    for (row,) in conn.execute(self._burst.renew_events,
+                                               {"rows": rows, "tries": attempts, "now": now})}
+
     def claim_unfinished_events(self, older_than: timedelta, max_attempts: int = 5, limit: int = 50,
-                                platform: str = "slack") -> list[tuple[int, dict]]:
-        """Events recorded but never finished (the process died after acknowledging them).
+                                platform: str = "slack") -> list[tuple[int, dict, int]]:
+        """Events recorded but never finished (the process died after acknowledging them), as
+        (row, payload, attempts). No process renewed them (renew_events) for `older_than`.
 
         Each call bumps `attempts`, so an event that crashes the handler every time is given
         up after `max_attempts` instead of being retried for ever.
@@ -160,7 +181,7 @@ class Store:
             for row in rows:
                 row.attempts += 1
                 row.received_at = self.clock()  # not again until `older_than` has passed
-            return [(row.id, dict(row.payload or {})) for row in rows]
+            return [(row.id, dict(row.payload or {}), row.attempts) for row in rows]
 
     # -- cases -------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ def test_unfinished_events_are_claimed_once_each_by_concurrent_workers(database_
         other = Store.from_url(database_url, clock=clock, migrate=False)
         got = other.claim_unfinished_events(timedelta(seconds=60), limit=7)
         with lock:
-            claimed.extend(row for row, _ in got)
+            claimed.extend(row for row, _, _ in got)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
@@ -154,6 +154,24 @@ def test_an_event_that_keeps_failing_is_given_up(store):
         assert len(store.claim_unfinished_events(timedelta(seconds=60), max_attempts=5)) == 1
     clock.now += timedelta(minutes=2)
     assert store.claim_unfinished_events(timedelta(seconds=60), max_attempts=5) == []
+
+
+def test_a_renewed_event_is_left_to_the_process_answering_it(store):
+    """A process still holding an event (queued behind a slow batch) renews it; recovery claims
+    only what nobody renews, and a renewal after a recovery's claim tells the holder it lost it."""
+    clock = Clock()
+    store.clock = clock
+    held = store.record_event("slack", "T1", "C1", "9.1", payload={})
+    orphan = store.record_event("slack", "T1", "C1", "9.2", payload={})
+    clock.now += timedelta(seconds=45)
+    assert store.renew_events({held: 0}) == {held}
+    clock.now += timedelta(seconds=45)  # 90 s after both were recorded, 45 s after the renewal
+    [(row, _, attempts)] = store.claim_unfinished_events(timedelta(seconds=60))
+    assert (row, attempts) == (orphan, 1)
+    assert store.renew_events({held: 0, orphan: 0}) == {held}  # the orphan is the recovery's now
+    assert store.renew_events({orphan: 1}) == {orphan}         # ...which renews it at its attempts
+    store.finish_event(held)
+    assert store.renew_events({held: 0}) == set()              # finished: nothing to hold
 
 
 def test_finishing_an_event_drops_its_text(store):
@@ -219,4 +237,4 @@ def test_the_burst_path_writes_what_the_orm_reads_back(store):
         assert conn.execute(sa.text("SELECT payload FROM events WHERE id = :i"), {"i": rows[0]}).scalar() is None
         followups = conn.execute(sa.text("SELECT case_id, status, attempts FROM followups ORDER BY id")).all()
     assert [tuple(f) for f in followups] == [(c.id, "pending", 0) for c in cases[:2]]
-    assert [row for row, _ in store.claim_unfinished_events(timedelta(0))] == [rows[2]]  # only the unanswered one
+    assert [row for row, _, _ in store.claim_unfinished_events(timedelta(0))] == [rows[2]]  # only the unanswered one

@@ -134,6 +134,58 @@ async def test_crash_after_the_ack_is_answered_once_by_recovery(start_bot):
     assert len(bot.stub.attempts("chat.postMessage")) == 1
 
 
+async def _held_behind_a_slow_first_message(bot: BotClient):
+    """Two mentions, the second queued behind the first, whose answer is held at a gate (as
+    when Slack holds a batch back with 429s). Returns (gate, first event, second event)."""
+    import asyncio
+
+    gate = asyncio.Event()
+    first, second = mention_event(BILL_ERROR), mention_event("The account period has closed")
+
+    async def hold_first(work):
+        if work.ts == first["ts"]:
+            await gate.wait()
+
+    bot.services.slack.before_answer = hold_first
+    assert (await bot.event(first))[0] == 200
+    assert (await bot.event(second))[0] == 200
+    return gate, first, second
+
+
+async def test_a_message_held_longer_than_the_retry_delay_is_not_recovered_twice(start_bot):
+    """Recovery answers what nobody holds; a live process renews what it holds, so a message
+    waiting behind a slow one is answered once, by the process that holds it."""
+    import asyncio
+
+    bot = await start_bot(EVENT_RETRY_AFTER="1s")
+    gate, first, second = await _held_behind_a_slow_first_message(bot)
+    for _ in range(10):  # 2.5 s: both wait far longer than the retry delay
+        await asyncio.sleep(0.25)
+        assert await asyncio.wait_for(bot.services.slack.recover(), 2) == 0  # claims (and waits on) nothing
+    gate.set()
+    await bot.drain()
+    assert sorted(p["thread_ts"] for p in bot.stub.posts()) == sorted([first["ts"], second["ts"]])
+    assert [e["status"] for e in bot.events()] == ["done", "done"]
+
+
+async def test_a_held_message_a_recovery_took_is_left_to_it(start_bot):
+    import asyncio
+
+    import sqlalchemy as sa
+
+    bot = await start_bot(EVENT_RETRY_AFTER="1s")
+    gate, first, second = await _held_behind_a_slow_first_message(bot)
+    # Another process claims the queued message (what claim_unfinished_events does to a row).
+    with bot.store.engine.begin() as conn:
+        row = conn.execute(sa.text("UPDATE events SET attempts = attempts + 1 WHERE message = :ts RETURNING id"),
+                           {"ts": second["ts"]}).scalar_one()
+    await asyncio.sleep(0.6)  # at least one renewal: this process learns it lost that message
+    gate.set()
+    await bot.drain()
+    assert [p["thread_ts"] for p in bot.stub.posts()] == [first["ts"]]  # the second is the other's to answer
+    assert bot.sql("SELECT status, attempts FROM events WHERE id = :id", id=row) == [("received", 1)]
+
+
 async def test_recovery_waits_for_event_retry_after(bot: BotClient):
     """With the default EVENT_RETRY_AFTER (60 s) a fresh unanswered event is not claimed yet:
     it may still be in the middle of being answered."""
