@@ -72,9 +72,19 @@ def workers_for(settings: Settings, sandbox: bool) -> tuple[int, str]:
     return settings.web_concurrency, ""
 
 
+def _refuse_a_running_instance(host: str, port: int) -> None:
+    """SO_REUSEPORT would let a second `bot run` on the same port quietly take half of the first
+    one's connections. A plain socket cannot bind where anyone listens, so a trial bind of one
+    tells whether the port is free before the shared sockets are made."""
+    if port:
+        bind(host, port, reuse_port=False, listen=False).close()
+
+
 def serve(settings: Settings, make_app: AppFactory, workers: int, announce: Callable[[Settings], None]) -> int:
     """Listen on settings.host:settings.port (0: any free port) and serve until SIGTERM/SIGINT."""
     try:
+        if workers > 1:
+            _refuse_a_running_instance(settings.host, settings.port)
         sock = bind(settings.host, settings.port, reuse_port=workers > 1, listen=workers == 1)
     except OSError as exc:
         raise ServeError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None

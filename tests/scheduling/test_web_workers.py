@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from bot.serving import workers_for
+from bot.serving import ServeError, serve, workers_for
 from bot.settings import Settings, SettingsError
 
 from tests.postgres import free_port
@@ -131,3 +131,24 @@ def test_modes_that_live_in_one_process_run_one_worker():
     socket_mode = Settings.from_env({"WEB_CONCURRENCY": "4", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
     count, why = workers_for(socket_mode, sandbox=False)
     assert count == 1 and "Socket Mode" in why
+
+
+@pytest.mark.parametrize("other_shares_the_port", [True, False])
+def test_a_second_instance_on_a_port_in_use_refuses_to_start(other_shares_the_port):
+    """Another server already listens there (even one that allows SO_REUSEPORT, as our own
+    workers do): starting several workers on that port must fail, not split its traffic."""
+    import socket
+
+    port = free_port()
+    other = socket.socket()
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if other_shares_the_port:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    other.bind(("127.0.0.1", port))
+    other.listen()
+    try:
+        settings = Settings.from_env({"HOST": "127.0.0.1", "PORT": str(port)})
+        with pytest.raises(ServeError, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve(settings, lambda *_: pytest.fail("no app may be built"), 2, lambda _s: pytest.fail("not ready"))
+    finally:
+        other.close()
