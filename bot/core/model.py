@@ -79,6 +79,9 @@ class Block:
 # thousand words; a paste of random text could bring endless new ones, so the memo is emptied
 # when full rather than allowed to grow.
 CHAR_MEMO_WORDS = 50_000
+# Coefficient rows gathered at once when scoring a batch (under 2 MB of float32; a chunk of
+# six messages uses about 1,700).
+GATHER_ROWS = 4_096
 
 
 @dataclass
@@ -166,13 +169,21 @@ class CompiledModel:
         if len(texts):
             rows, idx, values = self._tfidf(texts)
             starts = np.searchsorted(rows, np.arange(len(texts) + 1)).tolist()
-            # One gather of every row the batch uses, then a dot product per text: per-text
+            # The rows of a run of texts gathered at once, then a dot product per text: per-text
             # fancy indexing and `@` (a ufunc, slow on mixed float32/float64) cost twice as much.
-            gathered = self.coef.take(idx, axis=0)
-            for n in range(len(texts)):
-                a, b = starts[n], starts[n + 1]
-                if a < b:
-                    decision[n] = np.dot(values[a:b], gathered[a:b])
+            # A run holds at most GATHER_ROWS rows, so a huge paste's segments stay in bounded memory.
+            first = 0
+            while first < len(texts):
+                end = first + 1
+                while end < len(texts) and starts[end + 1] - starts[first] <= GATHER_ROWS:
+                    end += 1
+                base = starts[first]
+                gathered = self.coef.take(idx[base: starts[end]], axis=0)
+                for n in range(first, end):
+                    a, b = starts[n], starts[n + 1]
+                    if a < b:
+                        decision[n] = np.dot(values[a:b], gathered[a - base: b - base])
+                first = end
         decision *= self._slope
         decision += self._shift
         with np.errstate(over="ignore"):  # exp overflow is a probability of exactly 0

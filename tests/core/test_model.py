@@ -58,6 +58,14 @@ def test_a_batch_scores_each_text_as_if_it_were_alone(scorer):
     assert scorer.predict_proba([]).shape == (0, len(scorer.classes))
 
 
+@pytest.mark.parametrize("rows", [1, 40, 300])
+def test_gathering_a_batch_in_runs_of_bounded_rows_changes_nothing(scorer, monkeypatch, rows):
+    """Texts longer than the run (one text per run), shorter (several per run), and between."""
+    whole = scorer.predict_proba(TEXTS * 3)
+    monkeypatch.setattr(model_module, "GATHER_ROWS", rows)
+    np.testing.assert_array_equal(scorer.predict_proba(TEXTS * 3), whole)
+
+
 def test_a_text_with_no_known_feature_gets_the_intercepts_alone(scorer):
     blank, unknown = scorer.predict_proba(["", "漢字 ǂǂ"])
     assert not len(scorer._tfidf(["漢字 ǂǂ"])[1])
