@@ -144,6 +144,8 @@ async def _recovery_loop(services: Services) -> None:
         try:
             if services.slack is not None:
                 await services.slack.recover()
+            if services.teams is not None:
+                await services.teams.recover()
             await asyncio.to_thread(services.store.purge, services.settings.retention)
         except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
             log.exception("recovery round failed")
@@ -236,6 +238,8 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
             await services.socket_mode.close_async()
         if services.slack is not None:
             await services.slack.close()
+        if services.teams is not None:
+            await services.teams.leases.close()
         if services.http is not None:
             await services.http.close()
 

@@ -26,6 +26,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from ..core.answers import Answer
 from ..core.desk import Desk, Where
 from ..core.groupcommit import GroupCommit
+from ..core.leases import Leases
 from ..core.rendering import Phrases, Renderer, Safe, slack_escape
 from ..core.sqlite import WriterBusy, no_wait
 from ..core.store import Store
@@ -45,7 +46,6 @@ PLAIN_TEXT_LIMIT = 3900
 ANSWER_CHUNK = 6               # messages diagnosed and answered together (see answer_batch)
 INLINE_DIAGNOSIS_CHARS = 2000  # longer texts are diagnosed on the CPU thread (see _diagnose)
 MAX_BATCH = 64
-MIN_RENEW_S = 0.05             # the shortest pause between renewals of held messages (see _renew_loop)
 CASE_WRITE_WAIT_S = 10.0       # the longest a click waits for its case to be written (see written())
 
 
@@ -116,9 +116,8 @@ class SlackEdge:
         # Cases whose replies are out (or going out) but which are not written yet, each with
         # its batch's write: a click that arrives first waits for it (see written()).
         self._unwritten: dict[str, asyncio.Future[None]] = {}
-        # Events this process will answer (row -> attempts when taken), renewed by _renew_loop.
-        self._leases: dict[int, int] = {}
-        self._renewer: asyncio.Future | None = None
+        # The recorded messages this process will answer, kept from recoveries (bot/core/leases.py).
+        self.leases = Leases(partial(self.write, self.store.renew_events), retry_after_seconds)
         # Tests inject a failure here to prove a crash after the acknowledgement is recovered.
         self.before_answer: Any = None
 
@@ -143,11 +142,11 @@ class SlackEdge:
 
     async def close(self) -> None:
         await self.drain()
-        for task in (self._worker, self._renewer):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await self.leases.close()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
         if self._http is not None:
             await self._http.close()
         self._db.shutdown(wait=True)
@@ -190,7 +189,7 @@ class SlackEdge:
         if row is None:
             log.info("duplicate delivery of %s %s/%s ignored", work.kind, work.channel, work.ts)
             return False
-        self._hold(row, 0)
+        self.leases.hold(row, 0)
         self.enqueue(row, work)
         return True
 
@@ -208,45 +207,20 @@ class SlackEdge:
             while not self._queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(self._queue.get_nowait())
             try:
-                # A message whose hold was lost (see _renew_loop) is being answered by a recovery.
-                await self.answer_batch([(row, work) for row, work in batch if row in self._leases])
+                # A message whose hold was lost is being answered by a recovery.
+                await self.answer_batch([(row, work) for row, work in batch if self.leases.holds(row)])
             except Exception:  # noqa: BLE001 - one bad batch must not stop the worker
                 log.exception("answering a batch of %d failed; recovery will retry what was not answered", len(batch))
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    def _hold(self, row: int, attempts: int) -> None:
-        """Answer the event `row` here: renewed (see _renew_loop) until its batch is over."""
-        self._leases[row] = attempts
-        if self.retry_after_seconds > 0 and (self._renewer is None or self._renewer.done()):
-            self._renewer = asyncio.ensure_future(self._renew_loop())
-
-    async def _renew_loop(self) -> None:
-        """Recovery (in any process) answers events nobody has renewed for the retry delay. A
-        message can wait longer than that here: queued behind a batch that Slack holds back
-        with 429s, or in a long batch. So the events this process holds are renewed three
-        times per delay; one a recovery took meanwhile is dropped here, not answered twice."""
-        while self._leases:
-            await asyncio.sleep(max(self.retry_after_seconds / 3, MIN_RENEW_S))
-            leases = dict(self._leases)
-            try:
-                kept = await self.write(self.store.renew_events, leases)
-            except Exception:  # noqa: BLE001 - try again next time; a recovery may take them meanwhile
-                log.exception("renewing %d held message(s) failed", len(leases))
-                continue
-            lost = [row for row in leases if row not in kept and self._leases.get(row) == leases[row]]
-            for row in lost:
-                del self._leases[row]
-            if lost:
-                log.warning("%d queued message(s) were taken by a recovery; answering them is left to it", len(lost))
-
     async def answer_batch(self, batch: list[tuple[int, tr.Work]]) -> None:
         try:
             await self._answer_batch(batch)
         finally:
             for row, _ in batch:  # answered, failed, or left for recover(): no longer held
-                self._leases.pop(row, None)
+                self.leases.release(row)
 
     async def _answer_batch(self, batch: list[tuple[int, tr.Work]]) -> None:
         ready: list[tuple[int, tr.Work, str, list[str]]] = []
@@ -444,7 +418,7 @@ class SlackEdge:
                 await self.db(self.store.finish_event, row, "failed")
                 continue
             log.info("recovering unanswered %s %s/%s", work.kind, work.channel, work.ts)
-            self._hold(row, attempts)
+            self.leases.hold(row, attempts)
             batch.append((row, work))
         if batch:
             await self.answer_batch(batch)

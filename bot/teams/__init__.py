@@ -22,4 +22,5 @@ def build_teams(settings: Any, desk: Any, renderer: Any, store: Any) -> "TeamsEd
 
     hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
     return TeamsEdge(desk, renderer, Phrases(settings.responses_dir), store, build_hosting(settings),
-                     default_tz=settings.digest_tz, hours=hours, admin_users=settings.admin_users)
+                     default_tz=settings.digest_tz, hours=hours, admin_users=settings.admin_users,
+                     retry_after_seconds=settings.event_retry_after.total_seconds())

@@ -6,6 +6,8 @@ Delivery guarantees: a message is recorded in the database (unique per tenant, c
 and activity id) before it is answered, so a redelivered activity is answered once. The
 answer is posted during the request, so when posting fails the record is released and the
 request fails: a redelivery can then answer it (and no check-in follows an answer nobody saw).
+When the process dies mid-request, the record stays: recover() answers it later, proactively,
+in the stored conversation (held while being answered, like Slack's: bot/core/leases.py).
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
+from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
 
 from ..core.desk import Desk
+from ..core.leases import Leases
 from ..core.rendering import Phrases, Renderer
 from ..core.store import Store
 from ..core.tables import USER_TZ_CHARS
@@ -38,7 +42,7 @@ TARGETS_TTL = 30.0  # seconds a process trusts its cached list of digest targets
 class TeamsEdge:
     def __init__(self, desk: Desk, renderer: Renderer, phrases: Phrases, store: Store, hosting: Hosting, *,
                  default_tz: str = "UTC", hours: BusinessHours | None = None,
-                 admin_users: frozenset[str] = frozenset()) -> None:
+                 admin_users: frozenset[str] = frozenset(), retry_after_seconds: float = 60.0) -> None:
         from .actions import CardActions
 
         self.desk = desk
@@ -51,6 +55,8 @@ class TeamsEdge:
         self.hours = hours
         self.admin_users = admin_users  # when set, only they may say "digest here" and the like
         self.actions = CardActions(self)
+        self.retry_after_seconds = retry_after_seconds
+        self.leases = Leases(partial(self.db, self.store.renew_events), retry_after_seconds)
         self._digest_targets: list[str] | None = None
         self._digest_loaded = 0.0
 
@@ -97,24 +103,56 @@ class TeamsEdge:
                                                       incoming.thread)):
                 return
         row = await self.db(self.store.record_event, "teams", conv.tenant, conv.key,
-                            tr.short_id(incoming.activity_id), kind="message")
+                            tr.short_id(incoming.activity_id), kind="message", payload=tr.redo_payload(incoming))
         if row is None:
             log.info("duplicate delivery of a Teams message ignored")
             return
+        self.leases.hold(row, 0)
         try:
-            await self._answer(context, incoming, row)
+            await self._answer(partial(self.reply, context), incoming, row)
         except ConversationGone:
-            log.warning("Teams refused the answer: the conversation is gone")
-            await self.db(self.conversations.mark_gone, conv.key)
-            await self.db(self.store.finish_event, row, "failed")
+            await self._gone(conv.key, row)
         except Exception:
             await self.db(self.store.release_event, row)  # a redelivery may answer it
             raise
+        finally:
+            self.leases.release(row)
 
-    async def _answer(self, context: TurnContext, incoming: tr.Incoming, row: int) -> None:
+    async def _gone(self, key: str, row: int) -> None:
+        log.warning("Teams refused the answer: the conversation is gone")
+        await self.db(self.conversations.mark_gone, key)
+        await self.db(self.store.finish_event, row, "failed")
+
+    async def recover(self) -> int:
+        """Answer messages a process recorded but never answered (it died mid-request), in
+        their stored conversations; returns how many were claimed."""
+        claimed = await self.db(self.store.claim_unfinished_events, timedelta(seconds=self.retry_after_seconds),
+                                platform="teams")
+        for row, payload, attempts in claimed:
+            stored = await self.db(self.conversations.get, str(payload.get("conversation", "")))
+            if stored is None or stored.gone_at is not None or not payload.get("activity_id"):
+                await self.db(self.store.finish_event, row, "failed")
+                continue
+            incoming = tr.incoming_again(stored.conversation, payload)
+            log.info("recovering an unanswered Teams message in %s", stored.conversation.key)
+            self.leases.hold(row, attempts)
+            try:
+                await self._answer(partial(self.hosting.send, stored.conversation, thread=incoming.thread),
+                                   incoming, row)
+            except ConversationGone:
+                await self._gone(stored.conversation.key, row)
+            except Exception:  # noqa: BLE001 - left "received": tried again later (attempts are capped)
+                log.exception("recovering a Teams message failed; it will be retried")
+            finally:
+                self.leases.release(row)
+        return len(claimed)
+
+    async def _answer(self, send: Callable[[dict[str, Any]], Awaitable[str]], incoming: tr.Incoming,
+                      row: int) -> None:
+        """Answer `incoming` through `send` (a reply in the request, or a proactive message)."""
         command = tr.command_of(incoming.text)
         if command is not None:
-            await self.reply(context, tr.text_activity(await self._command(command, incoming)))
+            await send(tr.text_activity(await self._command(command, incoming)))
             await self.db(self.store.finish_event, row)
             return
         [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])
@@ -123,7 +161,7 @@ class TeamsEdge:
         if case is not None and incoming.timezone:
             case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
         card = self.renderer.teams(answer, case.id if case else None)
-        ref = await self.reply(context, tr.answer_activity(card, case.id if case else None, answer))
+        ref = await send(tr.answer_activity(card, case.id if case else None, answer))
         # The case is written once its answer was posted: an answer nobody saw leaves none.
         await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due())
 

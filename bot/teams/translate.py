@@ -151,6 +151,21 @@ def read_activity(activity: dict[str, Any]) -> Incoming:
                     timezone=_timezone(activity))
 
 
+def redo_payload(incoming: Incoming) -> dict[str, Any]:
+    """What recovery needs to answer a recorded message again (dropped once it is answered);
+    the conversation itself is stored on its own (Conversations)."""
+    return {"conversation": incoming.conversation.key, "activity_id": incoming.activity_id,
+            "thread": incoming.thread, "user": incoming.user, "text": incoming.text,
+            "timezone": incoming.timezone}
+
+
+def incoming_again(conversation: Conversation, payload: dict[str, Any]) -> Incoming:
+    """The message redo_payload kept, in its stored conversation."""
+    return Incoming(conversation=conversation, activity_id=str(payload.get("activity_id") or ""), reply_to="",
+                    thread=str(payload.get("thread") or ""), user=str(payload.get("user") or ""), user_name="",
+                    text=str(payload.get("text") or ""), mentioned=True, timezone=payload.get("timezone"))
+
+
 def strip_mentions(text: str, entities: list[Any], bot: dict[str, str] | None) -> tuple[str, bool]:
     """Drop the @mention of the bot; other mentions keep the person's name, without the markup.
     Teams sends the text with HTML entities (a pasted `"` arrives as `&quot;`): decode them."""

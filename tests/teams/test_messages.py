@@ -211,3 +211,45 @@ async def test_with_admin_users_only_admins_choose_where_the_digest_goes(start_b
 
     await bot.post(bot.channel_mention("digest here", user=ALICE))
     assert bot.sql("SELECT is_digest_target FROM teams_conversations") == [(1,)]
+
+
+async def test_a_message_left_unanswered_by_a_dead_process_is_answered_by_recovery(start_bot):
+    """A process that died mid-request leaves its message recorded, unanswered. Recovery answers
+    it in the stored conversation, once, as a proactive message carrying the diagnosis."""
+    from bot.teams import translate as tr
+
+    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    first = bot.personal_message("Reference number is not unique")
+    assert (await bot.post(first))[0] == 202  # the bot knows this conversation now
+    # What on_message records before answering, in a process that then died:
+    lost = bot.personal_message(BILL_ERROR)
+    incoming = tr.read_activity(lost)
+    row = bot.store.record_event("teams", incoming.conversation.tenant, incoming.conversation.key,
+                                 tr.short_id(incoming.activity_id), kind="message",
+                                 payload=tr.redo_payload(incoming))
+    assert row is not None
+    assert await bot.services.teams.recover() == 1
+    [sent] = bot.stub.accepted("send")
+    assert sent.conversation == bot.personal
+    case = next(c for c in cases(bot) if c["message"] == lost["id"])
+    assert sent.body["channelData"]["sync_diagnosis"]["case_id"] == case["id"]
+    assert (case["intent"], case["reply_ref"], case["question"]) == ("bill_not_exported", sent.response["id"],
+                                                                     BILL_ERROR)
+    assert events(bot)[-1] == ("teams", TENANT, case["channel"], lost["id"], "done")
+    assert await bot.services.teams.recover() == 0
+    assert len(bot.stub.posts()) == 2
+    # A redelivery of it now is a duplicate: still one answer.
+    assert (await bot.post(lost))[0] == 202
+    assert len(bot.stub.posts()) == 2
+
+
+async def test_a_slow_answer_is_held_so_recovery_does_not_answer_it_too(start_bot):
+    bot = await start_bot(EVENT_RETRY_AFTER="1s")
+    bot.stub.fail(429, times=2, retry_after=1, kinds=("reply",))  # the reply takes about 2 s
+    posting = asyncio.ensure_future(bot.post(bot.personal_message(BILL_ERROR)))
+    while not posting.done():
+        await asyncio.sleep(0.25)
+        assert await asyncio.wait_for(bot.services.teams.recover(), 5) == 0
+    assert (await posting)[0] == 202
+    assert [c.status for c in bot.stub.calls] == [429, 429, 201]
+    assert len(bot.stub.posts()) == 1
