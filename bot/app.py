@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -140,15 +141,15 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _recovery_loop(services: Services) -> None:
     """Answer what a crashed process acknowledged but never answered; retention purge too."""
     period = max(1.0, services.settings.event_retry_after.total_seconds() / 2)
+    steps = [step for step in (services.slack and services.slack.recover, services.teams and services.teams.recover,
+                               partial(asyncio.to_thread, services.store.purge, services.settings.retention)) if step]
     while True:
-        try:
-            if services.slack is not None:
-                await services.slack.recover()
-            if services.teams is not None:
-                await services.teams.recover()
-            await asyncio.to_thread(services.store.purge, services.settings.retention)
-        except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
-            log.exception("recovery round failed")
+        # Side by side, each on its own: a slow Teams recovery (throttled sends) must not hold
+        # up Slack's, and one failing must not skip the others.
+        for step, outcome in zip(steps, await asyncio.gather(*(step() for step in steps), return_exceptions=True)):
+            if isinstance(outcome, Exception):
+                log.error("recovery step %s failed; the next round retries", getattr(step, "__qualname__", step),
+                          exc_info=outcome)
         await asyncio.sleep(period)
 
 

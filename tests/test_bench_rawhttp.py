@@ -46,7 +46,7 @@ async def test_arrival_times_are_when_data_reached_the_socket_not_when_it_was_re
         server.close()
 
 
-async def test_a_request_split_over_several_writes_is_stamped_by_its_first_bytes() -> None:
+async def test_a_request_read_in_two_parts_is_stamped_by_the_read_of_its_first_bytes() -> None:
     server, port = await serve(_echo)
     connection = await Connection.open("127.0.0.1", port)
     try:

@@ -34,11 +34,14 @@ class Leases:
         if self.retry_after > 0 and (self._task is None or self._task.done()):
             self._task = asyncio.ensure_future(self._loop())
 
-    def release(self, row: int) -> None:
-        self._held.pop(row, None)
+    def release(self, row: int, attempts: int) -> None:
+        if self._held.get(row) == attempts:
+            del self._held[row]
 
-    def holds(self, row: int) -> bool:
-        return row in self._held
+    def holds(self, row: int, attempts: int) -> bool:
+        """Whether `row`, taken at `attempts`, is still this process's to answer (a recovery
+        here or elsewhere takes it at a higher count)."""
+        return self._held.get(row) == attempts
 
     async def close(self) -> None:
         if self._task is not None:
@@ -60,5 +63,5 @@ class Leases:
             lost = [row for row in held if row not in kept and self._held.get(row) == held[row]]
             for row in lost:
                 del self._held[row]
-            if lost:
-                log.warning("%d held message(s) were taken by a recovery; answering them is left to it", len(lost))
+            if lost:  # taken by a recovery, or answered just now (released after its write)
+                log.info("%d held message(s) are no longer waiting here to be answered", len(lost))

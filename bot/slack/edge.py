@@ -46,7 +46,10 @@ PLAIN_TEXT_LIMIT = 3900
 ANSWER_CHUNK = 6               # messages diagnosed and answered together (see answer_batch)
 INLINE_DIAGNOSIS_CHARS = 2000  # longer texts are diagnosed on the CPU thread (see _diagnose)
 MAX_BATCH = 64
-CASE_WRITE_WAIT_S = 10.0       # the longest a click waits for its case to be written (see written())
+STRAGGLER_S = 1.0              # a reply not back this long after its batch's last went out is written alone
+CASE_WRITE_WAIT_S = 30.0       # the longest a click waits for its case to be written here (see written())
+CASE_ELSEWHERE_WAIT_S = 3.0    # ...and for one another process is writing
+CASE_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,29 @@ def _not_delivered(result: Any) -> bool:
         isinstance(result, BaseException) and not isinstance(result, (aiohttp.ClientError, asyncio.TimeoutError)))
 
 
+class _BatchOutcomes:
+    """What came of a batch's replies, collected to be written in one transaction."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Any, str, int | None]] = []
+        self.open = True
+        self.all_back = asyncio.Event()
+        self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._expected: int | None = None
+
+    def add(self, outcome: tuple[Any, str, int | None]) -> None:
+        self.items.append(outcome)
+        self._check()
+
+    def expect(self, count: int) -> None:
+        self._expected = count
+        self._check()
+
+    def _check(self) -> None:
+        if self._expected is not None and len(self.items) >= self._expected:
+            self.all_back.set()
+
+
 class SlackEdge:
     def __init__(self, desk: Desk, renderer: Renderer, phrases: Phrases, store: Store, clients: ClientProvider,
                  *, api_base_url: str, file_max_bytes: int, retry_after_seconds: float,
@@ -109,6 +135,7 @@ class SlackEdge:
         self._write_in_place = store.engine.dialect.name == "sqlite"  # see write()
         # Group commit: the deliveries of a burst share transactions.
         self._record = GroupCommit(partial(self.write, self.store.record_events))
+        self._outcomes = GroupCommit(partial(self.write, self._write_outcomes))  # replies back late
         self._worker: asyncio.Future | None = None
         # One thread for the store: SQLite writes never wait on each other's locks in-process.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-db")
@@ -190,13 +217,13 @@ class SlackEdge:
             log.info("duplicate delivery of %s %s/%s ignored", work.kind, work.channel, work.ts)
             return False
         self.leases.hold(row, 0)
-        self.enqueue(row, work)
+        self.enqueue(row, work, 0)
         return True
 
-    def enqueue(self, row: int, work: tr.Work) -> None:
+    def enqueue(self, row: int, work: tr.Work, attempts: int) -> None:
         if self._queue is None:
             self._queue = asyncio.Queue()
-        self._queue.put_nowait((row, work))
+        self._queue.put_nowait((row, work, attempts))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.ensure_future(self._work_loop())
 
@@ -208,23 +235,25 @@ class SlackEdge:
                 batch.append(self._queue.get_nowait())
             try:
                 # A message whose hold was lost is being answered by a recovery.
-                await self.answer_batch([(row, work) for row, work in batch if self.leases.holds(row)])
+                await self.answer_batch([item for item in batch if self.leases.holds(item[0], item[2])])
             except Exception:  # noqa: BLE001 - one bad batch must not stop the worker
                 log.exception("answering a batch of %d failed; recovery will retry what was not answered", len(batch))
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def answer_batch(self, batch: list[tuple[int, tr.Work]]) -> None:
+    async def answer_batch(self, batch: list[tuple[int, tr.Work, int]]) -> None:
+        """Answer (row, work, attempts it was taken at) for each message of `batch`."""
         try:
             await self._answer_batch(batch)
         finally:
-            for row, _ in batch:  # answered, failed, or left for recover(): no longer held
-                self.leases.release(row)
+            for row, _, attempts in batch:  # answered, failed, or left for recover(): no longer held
+                self.leases.release(row, attempts)
 
-    async def _answer_batch(self, batch: list[tuple[int, tr.Work]]) -> None:
+    async def _answer_batch(self, batch: list[tuple[int, tr.Work, int]]) -> None:
+        taken = {row: attempts for row, _, attempts in batch}
         ready: list[tuple[int, tr.Work, str, list[str]]] = []
-        for row, work in batch:
+        for row, work, _ in batch:
             try:
                 if self.before_answer is not None:
                     await self.before_answer(work)
@@ -237,68 +266,91 @@ class SlackEdge:
             return
         # A few messages at a time: diagnosed (one model call), rendered and posted, then the
         # next few, so the first answers of a burst do not wait for the last one's diagnosis.
-        # Once the batch's replies are out, one transaction writes the cases of those that were
-        # (or may have been) seen, each with its reply's ts, their first check-ins, and which
-        # events are done. An answer nobody saw leaves no case behind, and a burst pays for one
-        # transaction instead of one per chunk. A case is written milliseconds after its reply
-        # appears, long before anyone can click its buttons.
-        prepared: list[tuple] = []  # (row, work, diagnosed, payload) of each reply posted
-        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        try:
-            posts = await self._post_in_chunks(ready, prepared, written)
-            await self._record_outcomes(prepared, await asyncio.gather(*posts, return_exceptions=True))
-        finally:
-            for _row, _work, diagnosed, _payload in prepared:
-                if diagnosed.case is not None:
-                    self._unwritten.pop(diagnosed.case.id, None)
-            written.set_result(None)
-
-    async def _post_in_chunks(self, ready: list[tuple[int, tr.Work, str, list[str]]], prepared: list[tuple],
-                              written: asyncio.Future[None]) -> list[asyncio.Future]:
+        # What came of each reply (its case, if the reply was or may have been seen, with the
+        # reply's ts and first check-in; the event done) is written once the batch's replies are
+        # back: one transaction, after the burst's replies rather than between them. A reply
+        # still not back STRAGGLER_S after the last one went out (Slack throttling it) does not
+        # hold the others: it is written on its own when it returns. An answer nobody saw
+        # leaves no case behind.
+        outcomes = _BatchOutcomes()
         posts = []
         for start in range(0, len(ready), ANSWER_CHUNK):
-            for row, work, diagnosed, notes in await self._diagnose_and_plan(ready[start: start + ANSWER_CHUNK]):
+            # A message a recovery took meanwhile (this batch ran long) is left to it.
+            chunk = [item for item in ready[start: start + ANSWER_CHUNK] if self.leases.holds(item[0], taken[item[0]])]
+            for row, work, diagnosed, notes in await self._diagnose_and_plan(chunk):
                 try:
                     payload = self._render(diagnosed, notes)
                 except Exception:  # noqa: BLE001 - left "received": recover() retries it later
                     log.exception("rendering the answer to %s/%s failed; it will be retried", work.channel, work.ts)
                     continue
-                prepared.append((row, work, diagnosed, payload))
                 if diagnosed.case is not None:
-                    self._unwritten[diagnosed.case.id] = written
-                posts.append(asyncio.ensure_future(self._deliver(row, work, diagnosed, payload)))
+                    self._unwritten[diagnosed.case.id] = asyncio.get_running_loop().create_future()
+                posts.append(asyncio.ensure_future(self._answer_one(row, work, diagnosed, payload, outcomes)))
                 await asyncio.sleep(0)  # that reply goes out, and acknowledgements waiting on the loop run
-        return posts
+        outcomes.expect(len(posts))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(outcomes.all_back.wait(), STRAGGLER_S)
+        outcomes.open = False
+        try:
+            if outcomes.items:
+                await self.write(self._write_outcomes, outcomes.items)
+        except Exception:  # noqa: BLE001 - unmarked events are answered again by recover()
+            log.exception("recording the outcome of %d answers failed", len(outcomes.items))
+        finally:
+            outcomes.written.set_result(None)
+        await asyncio.gather(*posts, return_exceptions=True)
 
-    async def _record_outcomes(self, prepared: list[tuple], results: list[Any]) -> None:
-        opened, done, failed = [], [], []
-        for (row, work, diagnosed, _payload), result in zip(prepared, results):
-            if diagnosed.case is not None and not _not_delivered(result):
-                opened.append((diagnosed.case, "" if isinstance(result, BaseException) else result))
+    async def _answer_one(self, row: int, work: tr.Work, diagnosed: Any, payload: dict[str, Any],
+                          outcomes: "_BatchOutcomes") -> None:
+        """Post one reply, then have what came of it written (with its batch's, or alone)."""
+        case = diagnosed.case
+        try:
+            try:
+                result: Any = await self._deliver(row, work, diagnosed, payload)
+            except Exception as exc:  # noqa: BLE001 - judged below
+                result = exc
+            failed = isinstance(result, BaseException)
+            seen = case is not None and not _not_delivered(result)
             if isinstance(result, SlackApiError):
                 error = result.response.get("error", "")
                 log.warning("Slack refused the answer to %s/%s: %s", work.channel, work.ts, error)
                 if error in PERMANENT_ERRORS:
-                    failed.append(row)
-            elif isinstance(result, BaseException):
+                    await self.write(self.store.finish_event, row, "failed")
+            elif failed:
                 log.error("answering %s/%s failed; it will be retried", work.channel, work.ts, exc_info=result)
-            else:
-                done.append(row)
-        # Each write on its own: one failing must not leave the others undone.
-        for write, args in [(self.store.answered, (opened, done, self.desk.followup_due())),
-                            *((self.store.finish_event, (row, "failed")) for row in failed)]:
-            try:
-                await self.write(write, *args)
-            except Exception:  # noqa: BLE001 - an unmarked event is answered again by recover()
-                log.exception("recording the outcome of a batch failed (%s)", write.__name__)
+            outcome = (case if seen else None, "" if failed else result, None if failed else row)
+            if outcomes.open:
+                outcomes.add(outcome)
+                await asyncio.shield(outcomes.written)
+            elif seen or not failed:
+                await self._outcomes(outcome)
+        except Exception:  # noqa: BLE001 - an unmarked event is answered again by recover()
+            log.exception("recording the outcome of the answer to %s/%s failed", work.channel, work.ts)
+        finally:
+            if case is not None and (written := self._unwritten.pop(case.id, None)) is not None:
+                written.set_result(None)
 
-    async def written(self, case_id: str, timeout: float = CASE_WRITE_WAIT_S) -> None:
-        """Return once the case `case_id` is written, if its reply is out but the case not yet
-        (a click seconds after a reply always finds its case; this covers a faster one)."""
+    def _write_outcomes(self, items: list[tuple[Any, str, int | None]]) -> list[None]:
+        """Store.answered for outcomes (case or None, reply ts, event row or None) posted together."""
+        self.store.answered([(case, ref) for case, ref, _ in items if case is not None],
+                            [row for _, _, row in items if row is not None], self.desk.followup_due())
+        return [None] * len(items)
+
+    async def written(self, case_id: str) -> None:
+        """Return once the case `case_id` is written, if its reply is out but the case not yet.
+        A click comes seconds after its reply; this covers a faster one, here or (the reply
+        posted by another process) by looking in the database for a moment."""
+        if not case_id:
+            return
         pending = self._unwritten.get(case_id)
         if pending is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(pending), timeout)
+                await asyncio.wait_for(asyncio.shield(pending), CASE_WRITE_WAIT_S)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CASE_ELSEWHERE_WAIT_S
+        while await self.db(self.store.get_case, case_id) is None and loop.time() < deadline:
+            await asyncio.sleep(CASE_POLL_S)
 
     async def _diagnose_and_plan(self, items: list[tuple[int, tr.Work, str, list[str]]]) -> list[tuple]:
         """Diagnose `items` and plan the cases they open (written by answer_batch once their
@@ -419,7 +471,7 @@ class SlackEdge:
                 continue
             log.info("recovering unanswered %s %s/%s", work.kind, work.channel, work.ts)
             self.leases.hold(row, attempts)
-            batch.append((row, work))
+            batch.append((row, work, attempts))
         if batch:
             await self.answer_batch(batch)
         return len(claimed)

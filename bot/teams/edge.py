@@ -113,10 +113,11 @@ class TeamsEdge:
         except ConversationGone:
             await self._gone(conv.key, row)
         except Exception:
-            await self.db(self.store.release_event, row)  # a redelivery may answer it
+            if self.leases.holds(row, 0):  # else a recovery took it: it is the recovery's to answer
+                await self.db(self.store.release_event, row)  # a redelivery may answer it
             raise
         finally:
-            self.leases.release(row)
+            self.leases.release(row, 0)
 
     async def _gone(self, key: str, row: int) -> None:
         log.warning("Teams refused the answer: the conversation is gone")
@@ -128,24 +129,30 @@ class TeamsEdge:
         their stored conversations; returns how many were claimed."""
         claimed = await self.db(self.store.claim_unfinished_events, timedelta(seconds=self.retry_after_seconds),
                                 platform="teams")
-        for row, payload, attempts in claimed:
-            stored = await self.db(self.conversations.get, str(payload.get("conversation", "")))
-            if stored is None or stored.gone_at is not None or not payload.get("activity_id"):
-                await self.db(self.store.finish_event, row, "failed")
-                continue
-            incoming = tr.incoming_again(stored.conversation, payload)
-            log.info("recovering an unanswered Teams message in %s", stored.conversation.key)
+        for row, _payload, attempts in claimed:  # held from now on: answering them may take a while
             self.leases.hold(row, attempts)
-            try:
-                await self._answer(partial(self.hosting.send, stored.conversation, thread=incoming.thread),
-                                   incoming, row)
-            except ConversationGone:
-                await self._gone(stored.conversation.key, row)
-            except Exception:  # noqa: BLE001 - left "received": tried again later (attempts are capped)
-                log.exception("recovering a Teams message failed; it will be retried")
-            finally:
-                self.leases.release(row)
+        try:
+            for row, payload, attempts in claimed:
+                if self.leases.holds(row, attempts):  # else another recovery took it meanwhile
+                    await self._recover_one(row, payload)
+        finally:
+            for row, _payload, attempts in claimed:
+                self.leases.release(row, attempts)
         return len(claimed)
+
+    async def _recover_one(self, row: int, payload: dict[str, Any]) -> None:
+        stored = await self.db(self.conversations.get, str(payload.get("conversation", "")))
+        if stored is None or stored.gone_at is not None or not payload.get("activity_id"):
+            await self.db(self.store.finish_event, row, "failed")
+            return
+        incoming = tr.incoming_again(stored.conversation, payload)
+        log.info("recovering an unanswered Teams message in %s", stored.conversation.key)
+        try:
+            await self._answer(partial(self.hosting.send, stored.conversation, thread=incoming.thread), incoming, row)
+        except ConversationGone:
+            await self._gone(stored.conversation.key, row)
+        except Exception:  # noqa: BLE001 - left "received": tried again later (attempts are capped)
+            log.exception("recovering a Teams message failed; it will be retried")
 
     async def _answer(self, send: Callable[[dict[str, Any]], Awaitable[str]], incoming: tr.Incoming,
                       row: int) -> None:

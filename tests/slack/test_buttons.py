@@ -51,8 +51,8 @@ async def test_a_click_that_beats_the_write_of_its_case_waits_for_it(bot: BotCli
     edge = bot.services.slack
     gate, real_write = asyncio.Event(), edge.write
 
-    async def held_write(fn, *args):
-        if fn.__name__ == "answered":
+    async def held_write(fn, *args):  # the reply is posted; writing what came of it waits here
+        if fn.__name__ == "_write_outcomes":
             await gate.wait()
         return await real_write(fn, *args)
 
@@ -75,6 +75,59 @@ async def test_a_click_that_beats_the_write_of_its_case_waits_for_it(bot: BotCli
     assert feedback(bot, case_id) == [("fixed", answer.response["ts"], ALICE, "bill_not_exported",
                                        "bill_not_exported")]
     assert len(bot.stub.accepted("chat.update")) == 1
+
+
+async def test_a_throttled_reply_does_not_hold_back_the_cases_of_its_batch(bot: BotClient):
+    """Two messages answered together; Slack throttles the first reply for 2 s. The second
+    reply's case is written without waiting for it (after STRAGGLER_S), so its buttons work."""
+    from bot.slack.edge import STRAGGLER_S
+
+    assert STRAGGLER_S < 1.5
+    edge = bot.services.slack
+    gate, first = asyncio.Event(), mention_event(BILL_ERROR)
+
+    async def hold_first(work):        # held, then fails without posting (left for recovery)
+        if work.ts == first["ts"]:
+            await gate.wait()
+            raise RuntimeError("not this one")
+
+    edge.before_answer = hold_first
+    await bot.event(first)
+    await asyncio.sleep(0.05)
+    second, third = mention_event(BILL_ERROR), mention_event("Reference number is not unique")
+    await bot.event(second)
+    await bot.event(third)             # these two wait behind the first: one batch
+    bot.stub.rate_limit("chat.postMessage", times=1, retry_after=2)  # the batch's first reply
+    gate.set()
+    for _ in range(100):               # the batch of two: one reply throttled, one through
+        if any(c.ok and c.body.get("thread_ts") in (second["ts"], third["ts"])
+               for c in bot.stub.attempts("chat.postMessage")):
+            break
+        await asyncio.sleep(0.02)
+    [through] = [c for c in bot.stub.attempts("chat.postMessage")
+                 if c.ok and c.body.get("thread_ts") in (second["ts"], third["ts"])]
+    case_id = through.body["metadata"]["event_payload"]["case_id"]
+    for _ in range(80):
+        if bot.sql("SELECT id FROM cases WHERE id = :id", id=case_id):
+            break
+        await asyncio.sleep(0.02)
+    assert case(bot, case_id)["reply_ref"] == through.response["ts"]  # written, the other still throttled
+    assert sum(c.status == 429 for c in bot.stub.attempts("chat.postMessage")) == 1
+    assert len([c for c in bot.stub.attempts("chat.postMessage") if c.ok]) == 1
+    await bot.drain()
+    assert len([c for c in bot.stub.attempts("chat.postMessage") if c.ok]) == 2
+
+
+async def test_a_click_on_a_case_another_process_is_still_writing_waits_for_it(bot: BotClient):
+    edge = bot.services.slack
+    [pending] = bot.store.new_cases([dict(platform="slack", workspace=TEAM, channel=CHANNEL, thread="1.5",
+                                          message="1.5", user=ALICE, intent="bill_not_exported", confidence=0.9,
+                                          entities={}, question="q")])
+    waiting = asyncio.ensure_future(edge.written(pending.id))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()          # not in the database yet: the click waits
+    bot.store.answered([(pending, "1.6")], [])
+    await asyncio.wait_for(waiting, 2)
 
 
 async def test_fixed_resolves_the_case_and_removes_the_buttons(bot: BotClient):
