@@ -58,27 +58,13 @@ class Desk:
     def catalog(self):
         return self.assistant.engine.catalog
 
-    def diagnose(self, text: str, where: Where) -> Diagnosed:
-        return self.diagnose_many([(text, where)])[0]
-
-    def diagnose_many(self, items: list[tuple[str, Where]]) -> list[Diagnosed]:
-        """Answer several messages: one model call, and their cases (with first check-ins) in one
-        transaction. This is how a burst of Slack events is answered quickly."""
-        return self.open_cases_for(items, self.answer_many([text for text, _ in items]))
-
     def answer_many(self, texts: list[str]) -> list[Answer]:
-        """The CPU half: what each message is."""
+        """What each message is: the model's work, no database."""
         return [reply.answer for reply in self.assistant.handle_many([Message(t) for t in texts])]
 
-    def open_cases_for(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
-        """The database half: a case (and its first check-in) for every answer worth tracking."""
-        tracked, specs = self._case_specs(items, answers)
-        cases = dict(zip(tracked, self.store.open_cases(specs, self.followup_due())))
-        return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
-
     def plan_cases(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
-        """open_cases_for without writing: the caller writes each case once its answer is
-        posted (Store.answered, with followup_due()), batched with others."""
+        """The case each answer worth tracking opens, planned but not written: the caller
+        writes it once its answer is posted (Store.answered, with followup_due())."""
         tracked, specs = self._case_specs(items, answers)
         cases = dict(zip(tracked, self.store.new_cases(specs)))
         return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
