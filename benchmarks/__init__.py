@@ -5,7 +5,7 @@ target is missed. Modules:
 
   report.py        Figure (one measured number, its target and verdict) and the table / JSON output
   inputs.py        deterministic test inputs: realistic batches, long pastes, hostile junk
-  accuracy.py      held-out accuracy through bot.core.evaluation.score
+  accuracy.py      held-out accuracy through bot.core.model.evaluation.score
   speed.py         in-process cost: batch ms/message, single-message latency, bad-input time
   process.py       `python -m bot classify` in a child process: cold start and peak memory
   slack_http.py    Slack delivery over real HTTP: ack and event-to-reply latency for bursts of 50

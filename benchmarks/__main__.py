@@ -18,10 +18,10 @@ import traceback
 from importlib import metadata
 from typing import Callable
 
-from . import accuracy, process, slack_http, speed
-from . import digest as digest_bench
-from . import ingest as ingest_bench
-from .report import Figure, as_json, table
+from benchmarks import accuracy, process, slack_http, speed
+from benchmarks import digest as digest_bench
+from benchmarks import ingest as ingest_bench
+from benchmarks.report import Figure, as_json, table
 
 
 def _log(message: str) -> None:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     run_started = time.perf_counter()
     load_before = os.getloadavg()[0]
 
-    from bot.core.catalog import CatalogError
+    from bot.core.nlu.catalog import CatalogError
     from bot.settings import Settings, SettingsError
     from bot.wiring import build_core
 
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                setup_s, "s", detail=model["reason"] or f"built {model['built_at']}"),
     ]
 
-    from bot.core.catalog import OUT_OF_SCOPE
-    from bot.core.training_data import load_heldout_examples
+    from bot.core.nlu.catalog import OUT_OF_SCOPE
+    from bot.core.model.examples import load_heldout_examples
 
     examples = load_heldout_examples(settings.training_dir, core.catalog)
     texts = [e.text for e in examples]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from bot.core.catalog import OUT_OF_SCOPE
-from bot.core.evaluation import score
-from bot.core.training_data import Example
+from bot.core.nlu.catalog import OUT_OF_SCOPE
+from bot.core.model.evaluation import score
+from bot.core.model.examples import Example
 
-from .report import Figure
+from benchmarks.report import Figure
 
 SECTION = "Accuracy on training/heldout/"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.core.digest import build_digest
-from bot.core.store import Store
-from bot.core.tables import SyncErrorRow
+from bot.core.cases.digest import build_digest
+from bot.core.storage.store import Store
+from bot.core.storage.tables import SyncErrorRow
 
-from .report import Figure
+from benchmarks.report import Figure
 
 SECTION = "Daily digest"
 OPEN_ERRORS = 10_000

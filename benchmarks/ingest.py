@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .report import Figure
+from benchmarks.report import Figure
 
 SEED = 20260301
 ROWS = 50_000
@@ -101,8 +101,8 @@ def worst_case(rows: int = WORST_CASE_ROWS, seed: int = SEED + 1) -> str:
 
 
 def _timed_import(engine, folder: Path, name: str, text_path: Path, again: bool = False):
-    from bot.core.ingest import import_csv
-    from bot.core.store import Store
+    from bot.core.synchistory.ingest import import_csv
+    from bot.core.storage.store import Store
 
     store = Store.from_url(f"sqlite:///{folder / name}")
     try:
@@ -151,6 +151,6 @@ if __name__ == "__main__":
     from bot.settings import Settings
     from bot.wiring import build_core
 
-    from .report import table
+    from benchmarks.report import table
 
     print(table(run(build_core(Settings.from_env()).engine)))

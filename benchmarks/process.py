@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .inputs import log_paste, repeat_to
-from .report import Figure
+from benchmarks.inputs import log_paste, repeat_to
+from benchmarks.report import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 COLD_RUNS = 5

@@ -48,11 +48,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from .inputs import SEED
-from .rawhttp import Connection, request_bytes
-from .process import ROOT, _last_line, child_env
-from .report import Figure
-from .speed import _percentile
+from benchmarks.inputs import SEED
+from benchmarks.rawhttp import Connection, request_bytes
+from benchmarks.process import ROOT, _last_line, child_env
+from benchmarks.report import Figure
+from benchmarks.speed import _percentile
 
 CONCURRENCY = 50
 ROUNDS = 20               # 1,000 measured events: the median moves less from run to run
@@ -388,11 +388,11 @@ def run(texts: Sequence[str], workers: int = WORKERS) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.core.catalog import OUT_OF_SCOPE, load_catalog
-    from bot.core.training_data import load_heldout_examples
+    from bot.core.nlu.catalog import OUT_OF_SCOPE, load_catalog
+    from bot.core.model.examples import load_heldout_examples
     from bot.settings import Settings
 
-    from .report import as_json, table
+    from benchmarks.report import as_json, table
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.slack_http", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")

@@ -21,7 +21,7 @@ import signal
 import time
 from typing import Any, Awaitable
 
-from .rawhttp import Request, serve
+from benchmarks.rawhttp import Request, serve
 
 AUTH_TEST = {"ok": True, "url": "https://bench.slack.com/", "team": "Bench", "user": "syncmedic", "team_id": "TBENCH",
              "user_id": "UBOT", "bot_id": "BBOT", "is_enterprise_install": False}

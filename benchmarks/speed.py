@@ -6,8 +6,8 @@ import statistics
 import time
 from typing import Sequence
 
-from .inputs import bad_inputs, repeat_to
-from .report import Figure
+from benchmarks.inputs import bad_inputs, repeat_to
+from benchmarks.report import Figure
 
 BATCH_SIZE = 2_000
 BATCH_RUNS = 5

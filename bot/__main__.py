@@ -10,8 +10,8 @@ import sys
 import time
 from typing import Iterator, Sequence
 
-from .core.catalog import CatalogError
-from .core.model_store import StaleModelError
+from .core.nlu.catalog import CatalogError
+from .core.model.store import StaleModelError
 from .settings import Settings, SettingsError
 
 BATCH_LINES = 256
@@ -74,7 +74,7 @@ def _plain_id(value: object) -> object:
 
 def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
     core = _core(settings)
-    from .core.rendering import Phrases
+    from .core.replies.render import Phrases
 
     phrases = Phrases(settings.responses_dir)
     out = sys.stdout
@@ -117,8 +117,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 # -- train / evaluate --------------------------------------------------------------------
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
-    from .core.catalog import load_catalog
-    from .core.model_store import build_and_save
+    from .core.nlu.catalog import load_catalog
+    from .core.model.store import build_and_save
 
     progress = _progress(args.quiet)
     store = _existing_store(settings)
@@ -139,8 +139,8 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .core.evaluation import score, write_confusion_svg
-    from .core.training_data import load_heldout_examples
+    from .core.model.evaluation import score, write_confusion_svg
+    from .core.model.examples import load_heldout_examples
 
     core = _core(settings, quiet=False)
     examples = load_heldout_examples(settings.training_dir, core.catalog)
@@ -168,7 +168,7 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _existing_store(settings: Settings):
     """The database, if there is one (train must not create an empty SQLite file)."""
-    from .core.store import Store
+    from .core.storage.store import Store
 
     if settings.database_url.startswith("sqlite:///"):
         path = settings.database_url[len("sqlite:///"):]
@@ -187,7 +187,7 @@ def _logging(settings: Settings) -> None:
 
 
 def open_store(settings: Settings):
-    from .core.store import Store
+    from .core.storage.store import Store
 
     if settings.database_url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]) or ".", exist_ok=True)
@@ -212,7 +212,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         open_store(settings).engine.dispose()
 
     def make_app(settings: Settings, _index: int):
-        from .core.store import Store
+        from .core.storage.store import Store
 
         store = open_store(settings) if workers == 1 else Store.from_url(settings.database_url, migrate=False)
         return create_app(settings, core, store, sandbox=sandbox)
@@ -237,7 +237,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
     from .app import build_services
-    from .core.clockwork import start_scheduler
+    from .core.schedule.clockwork import start_scheduler
 
     _logging(settings)
     settings.check_slack()
@@ -261,8 +261,8 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from .core.digest import build_digest
-    from .core.tables import utcnow
+    from .core.cases.digest import build_digest
+    from .core.storage.tables import utcnow
 
     core = _core(settings)
     digest = build_digest(open_store(settings), core.catalog, utcnow())

@@ -17,13 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .core.clockwork import Clockwork, DigestPlan, start_scheduler
+from .core.schedule.clockwork import Clockwork, DigestPlan, start_scheduler
 from .core.desk import Desk
-from .core.followups import Followups
-from .core.rendering import Phrases
-from .core.store import Store
-from .core.tables import utcnow
-from .core.timerules import BusinessHours, parse_clock, parse_days
+from .core.cases.followups import Followups
+from .core.replies.render import Phrases
+from .core.storage.store import Store
+from .core.storage.tables import utcnow
+from .core.schedule.timerules import BusinessHours, parse_clock, parse_days
 from .settings import Settings
 from .wiring import Core
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .core.answers import Answer, AnswerKind
+from .core.nlu.answers import Answer, AnswerKind
 from .core.assistant import Message
-from .core.rendering import Phrases
+from .core.replies.render import Phrases
 from .settings import Settings
 from .wiring import Core
 

@@ -1,5 +1,5 @@
 """The two ways in for DEAR's sync history: `python -m bot ingest FILE.csv` and
-`POST /api/sync-errors` (bearer INGEST_TOKEN). The work itself is bot.core.ingest.
+`POST /api/sync-errors` (bearer INGEST_TOKEN). The work itself is bot.core.synchistory.ingest.
 
 HTTP: the body is JSON rows (a list of objects, or {"rows": [...]}) with keys named like the
 CSV columns; a body sent as `Content-Type: text/csv` is read as a CSV export instead.
@@ -27,8 +27,8 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from .core.ingest import ImportReport, import_rows
-from .core.synchistory import IngestError, parse_csv, parse_json_rows
+from .core.synchistory.ingest import ImportReport, import_rows
+from .core.synchistory.parse import IngestError, parse_csv, parse_json_rows
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def add_ingest_command(subparsers: Any) -> argparse.ArgumentParser:
 def cmd_ingest(settings, args: argparse.Namespace) -> int:
     """Exit status 0 when the file was imported (bad rows are reported, the rest imported),
     1 when it could not be read at all (missing file, no usable header line)."""
-    from .core.store import Store
+    from .core.storage.store import Store
     from .wiring import build_core
 
     if args.file == "-":

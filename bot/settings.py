@@ -100,7 +100,7 @@ class Settings:
         """Check the time settings now, so a typo stops start-up instead of the 9 o'clock digest."""
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-        from .core.timerules import BusinessHours, RuleError, parse_clock, parse_days
+        from .core.schedule.timerules import BusinessHours, RuleError, parse_clock, parse_days
 
         try:
             if self.business_hours:

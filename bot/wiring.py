@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .core.assistant import Assistant
-from .core.catalog import Catalog, load_catalog
+from .core.nlu.catalog import Catalog, load_catalog
 
-from .core.engine import Engine
-from .core.model_store import Progress, load_model
-from .core.rendering import Renderer
+from .core.nlu.engine import Engine
+from .core.model.store import Progress, load_model
+from .core.replies.render import Renderer
 from .settings import Settings
 
 @dataclass
@@ -51,7 +51,7 @@ def export_corrections(settings: Settings, store) -> int:
 
 def retrain(settings: Settings, core: Core, store) -> dict:
     """Export corrections, rebuild the model and swap it into the running engine."""
-    from .core.model_store import build_and_save
+    from .core.model.store import build_and_save
 
     export_corrections(settings, store)
     model, meta = build_and_save(core.catalog, settings.intents_dir, settings.training_dir, settings.model_dir)

@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def current_model_dir(folder: Path, root: Path) -> bool:
     """True when `folder` holds a complete model built from root's intents/ and training/."""
-    from bot.core.model_store import ModelPaths, stale_reason
+    from bot.core.model.store import ModelPaths, stale_reason
 
     paths = ModelPaths(folder)
     if not (paths.meta.is_file() and paths.model.is_file()):

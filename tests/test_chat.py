@@ -10,9 +10,9 @@ import dataclasses
 import pytest
 
 from bot.chat import run_chat
-from bot.core.answers import Answer, AnswerKind, Finding, Scored
+from bot.core.nlu.answers import Answer, AnswerKind, Finding, Scored
 from bot.core.assistant import Reply
-from bot.core.rendering import Phrases
+from bot.core.replies.render import Phrases
 
 CHOICE = Answer(AnswerKind.CHOICE, "pending_products_tax_rule", 0.45, (Scored("sale_cogs_pending", 0.41),), {},
                 (Finding("pending_products_tax_rule", 0.45), Finding("sale_cogs_pending", 0.41)))

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from bot.core.rendering import Phrases
+from bot.core.replies.render import Phrases
 from tests.support import PROJECT_ROOT, current_model_dir, run_bot, strict_json, strings
 
 PHRASES = Phrases(PROJECT_ROOT / "responses")

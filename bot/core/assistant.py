@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .answers import Answer, AnswerKind
-from .engine import Engine
-from .rendering import Renderer
+from .nlu.answers import Answer, AnswerKind
+from .nlu.engine import Engine
+from .replies.render import Renderer
 
 
 @dataclass(frozen=True)

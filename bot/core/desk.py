@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from .answers import Answer, AnswerKind
+from .nlu.answers import Answer, AnswerKind
 from .assistant import Assistant, Message
-from .followups import Followups
-from .store import Store
-from .tables import ESCALATED, Case, Change, utcnow
+from .cases.followups import Followups
+from .storage.store import Store
+from .storage.tables import ESCALATED, Case, Change, utcnow
 
 # Answers worth tracking until someone says the sync works again.
 TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.core.tables import Base
+from bot.core.storage.tables import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

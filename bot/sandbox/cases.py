@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 from sqlalchemy import func, select
 
-from ..core.catalog import Catalog
-from ..core.store import Store
-from ..core.tables import CaseRow, FollowupRow, SyncErrorRow
+from ..core.nlu.catalog import Catalog
+from ..core.storage.store import Store
+from ..core.storage.tables import CaseRow, FollowupRow, SyncErrorRow
 from . import workspace as ws
 
 SHOWN = 200

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Callable
 
-from ..core.tables import utcnow
-from ..core.timerules import local_datetime, zone
+from ..core.storage.tables import utcnow
+from ..core.schedule.timerules import local_datetime, zone
 
 MORNING = time(9, 0)
 STEPS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4)}

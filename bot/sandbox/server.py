@@ -33,10 +33,10 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from ..core.clockwork import Gone
-from ..core.digest import build_digest
-from ..core.ingest import import_csv
-from ..core.tables import utcnow
+from ..core.schedule.clockwork import Gone
+from ..core.cases.digest import build_digest
+from ..core.synchistory.ingest import import_csv
+from ..core.storage.tables import utcnow
 from ..settings import Settings
 from . import loopback_origin
 from . import workspace as ws

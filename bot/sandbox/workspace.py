@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from ..core.timerules import zone
+from ..core.schedule.timerules import zone
 
 TEAM = "T0SANDBOX"
 TEAM_NAME = "Sandbox"

@@ -13,10 +13,10 @@ from typing import Any, Callable
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from ..core.digest import resolve_group
-from ..core.rendering import Safe
-from ..core.tables import Case
-from ..core.timerules import BusinessHours, tomorrow_morning, zone
+from ..core.cases.digest import resolve_group
+from ..core.replies.render import Safe
+from ..core.storage.tables import Case
+from ..core.schedule.timerules import BusinessHours, tomorrow_morning, zone
 from . import translate as tr
 from .edge import Clicked, SlackEdge
 

@@ -23,13 +23,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from ..core.answers import Answer
+from ..core.nlu.answers import Answer
 from ..core.desk import Desk, Where
-from ..core.groupcommit import GroupCommit
-from ..core.leases import Leases
-from ..core.rendering import Phrases, Renderer, Safe, slack_escape
-from ..core.sqlite import WriterBusy, no_wait
-from ..core.store import Store
+from ..delivery.groupcommit import GroupCommit
+from ..delivery.leases import Leases
+from ..core.replies.render import Phrases, Renderer, Safe, slack_escape
+from ..core.storage.sqlite import WriterBusy, no_wait
+from ..core.storage.store import Store
 from . import translate as tr
 from .clients import ClientProvider
 from .files import allowed_hosts, read_file
@@ -143,7 +143,7 @@ class SlackEdge:
         # Cases whose replies are out (or going out) but which are not written yet, each with
         # its batch's write: a click that arrives first waits for it (see written()).
         self._unwritten: dict[str, asyncio.Future[None]] = {}
-        # The recorded messages this process will answer, kept from recoveries (bot/core/leases.py).
+        # The recorded messages this process will answer, kept from recoveries (bot/delivery/leases.py).
         self.leases = Leases(partial(self.write, self.store.renew_events), retry_after_seconds)
         # Tests inject a failure here to prove a crash after the acknowledgement is recovered.
         self.before_answer: Any = None

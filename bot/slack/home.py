@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from ..core.rendering import Safe as _Safe
-from ..core.tables import Case
+from ..core.replies.render import Safe as _Safe
+from ..core.storage.tables import Case
 
 def _age(created: datetime, now: datetime) -> str:
     minutes = int((now - created).total_seconds() // 60)

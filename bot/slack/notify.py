@@ -6,9 +6,9 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.clockwork import Gone
-from ..core.digest import Digest
-from ..core.tables import Case
+from ..core.schedule.clockwork import Gone
+from ..core.cases.digest import Digest
+from ..core.storage.tables import Case
 from .edge import SlackEdge
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.answers import Answer
+from ..core.nlu.answers import Answer
 
 METADATA_EVENT = "sync_diagnosis"
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]{0,80})?>")

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 def build_teams(settings: Any, desk: Any, renderer: Any, store: Any) -> "TeamsEdge":
     """The Teams edge for these settings (no network yet)."""
-    from ..core.rendering import Phrases
-    from ..core.timerules import BusinessHours
+    from ..core.replies.render import Phrases
+    from ..core.schedule.timerules import BusinessHours
     from .edge import TeamsEdge
     from .hosting import build_hosting
 

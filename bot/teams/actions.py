@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
 
-from ..core.digest import build_digest, resolve_group
-from ..core.rendering import Safe
-from ..core.tables import Case
-from ..core.timerules import tomorrow_morning, zone
+from ..core.cases.digest import build_digest, resolve_group
+from ..core.replies.render import Safe
+from ..core.storage.tables import Case
+from ..core.schedule.timerules import tomorrow_morning, zone
 from . import translate as tr
 from .connector import ConversationGone, with_retries
 

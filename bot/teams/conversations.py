@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..core.store import Store
-from ..core.tables import _UTC
+from ..core.storage.store import Store
+from ..core.storage.tables import _UTC
 from .translate import Conversation
 
 metadata = MetaData()

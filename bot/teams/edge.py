@@ -7,7 +7,7 @@ and activity id) before it is answered, so a redelivered activity is answered on
 answer is posted during the request, so when posting fails the record is released and the
 request fails: a redelivery can then answer it (and no check-in follows an answer nobody saw).
 When the process dies mid-request, the record stays: recover() answers it later, proactively,
-in the stored conversation (held while being answered, like Slack's: bot/core/leases.py).
+in the stored conversation (held while being answered, like Slack's: bot/delivery/leases.py).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
 
 from ..core.desk import Desk
-from ..core.leases import Leases
-from ..core.rendering import Phrases, Renderer
-from ..core.store import Store
-from ..core.tables import USER_TZ_CHARS
-from ..core.timerules import BusinessHours
+from ..delivery.leases import Leases
+from ..core.replies.render import Phrases, Renderer
+from ..core.storage.store import Store
+from ..core.storage.tables import USER_TZ_CHARS
+from ..core.schedule.timerules import BusinessHours
 from . import translate as tr
 from .connector import ConversationGone, with_retries
 from .conversations import Conversations

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..core.clockwork import Gone
-from ..core.digest import Digest
-from ..core.tables import Case
+from ..core.schedule.clockwork import Gone
+from ..core.cases.digest import Digest
+from ..core.storage.tables import Case
 from . import translate as tr
 from .connector import ConversationGone
 from .conversations import Stored

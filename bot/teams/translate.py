@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.answers import Answer
+from ..core.nlu.answers import Answer
 from ..core.desk import Where
 
 CARD = "application/vnd.microsoft.card.adaptive"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.store import Store
+from bot.core.storage.store import Store
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.core.store import Store
+from bot.core.storage.store import Store
 
-from bot.core.tables import SyncErrorRow
+from bot.core.storage.tables import SyncErrorRow
 
 COLUMNS = ("kind", "reference", "intent", "confidence", "message", "entities", "status", "occurrences",
            "first_seen", "last_seen", "resolved_at", "source")

@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.core.store import Store, make_engine
+from bot.core.storage.store import Store, make_engine
 from bot.ingest_api import add_ingest_command, cmd_ingest, sync_errors_handler
 
-from .helpers import by_key, table
+from tests.ingest.helpers import by_key, table
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

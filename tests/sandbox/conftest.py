@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from .harness import CHROMIUM, SandboxServer, Watched, launch_chromium
+from tests.sandbox.harness import CHROMIUM, SandboxServer, Watched, launch_chromium
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from .harness import PROJECT_ROOT, SandboxServer, launch_chromium
+from tests.sandbox.harness import PROJECT_ROOT, SandboxServer, launch_chromium
 
 ERROR = ("Duplicate Name Exists Error. The name supplied already exists. Another customer, supplier, "
          "or employee is already using this name. Please use a different name.")

@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .harness import Watched
+from tests.sandbox.harness import Watched
 
 DUPLICATE = ("Duplicate Name Exists Error. The name supplied already exists. Another customer, supplier, "
              "or employee is already using this name. Please use a different name.")

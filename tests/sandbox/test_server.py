@@ -15,8 +15,8 @@ import pytest_asyncio
 from aiohttp import ClientSession, web
 
 from bot.app import SERVICES_KEY, create_app
-from bot.core.digest import Digest, Group
-from bot.core.store import Store
+from bot.core.cases.digest import Digest, Group
+from bot.core.storage.store import Store
 from bot.sandbox import browse_url, loopback_origin, wanted
 from bot.sandbox import workspace as ws
 from bot.sandbox.clock import SandboxClock, next_morning

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.store import Store
+from bot.core.storage.store import Store
 
-from .helpers import Clock
-from .processes import Proc
+from tests.scheduling.helpers import Clock
+from tests.scheduling.processes import Proc
 
 
 @pytest.fixture

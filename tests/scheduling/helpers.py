@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.core.digest import Digest
-from bot.core.store import Store
-from bot.core.tables import Case
+from bot.core.cases.digest import Digest
+from bot.core.storage.store import Store
+from bot.core.storage.tables import Case
 from bot.sandbox.slack_api import web_api_arguments
 from tests.support import LoopbackServer, PostedMessages
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import PROJECT_ROOT
 
-from .helpers import mention_body, signed_headers
+from tests.scheduling.helpers import mention_body, signed_headers
 
 _CLEARED = ("SYNCMEDIC_", "SLACK_", "DIGEST_", "FOLLOWUP_", "SCHEDULER", "BUSINESS_HOURS", "DATABASE_URL", "PORT",
             "HOST", "MODEL_STALE", "ESCALAT", "ADMIN_USERS", "EVENT_RETRY_AFTER", "RETENTION", "LOG_LEVEL")

@@ -1,4 +1,4 @@
-"""The scheduler's tick (bot/core/clockwork.py) with a recording in-memory Notifier: check-ins,
+"""The scheduler's tick (bot/core/schedule/clockwork.py) with a recording in-memory Notifier: check-ins,
 business hours in the user's zone, failures, and the daily digest. Time moves by setting the
 injected clock; nothing sleeps (except the APScheduler tests at the end, which are about the
 real scheduler)."""
@@ -16,16 +16,16 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.app import SERVICES_KEY, create_app
-from bot.core.clockwork import RETRY_SEND_AFTER, Clockwork, DigestPlan, Gone, start_scheduler
-from bot.core.digest import SHOWN_REFERENCES, build_digest, claim_digest, resolve_group
-from bot.core.followups import CANCELLED, MAX_SEND_ATTEMPTS, PENDING, SENT, Followups
-from bot.core.store import Store
-from bot.core.tables import OPEN, RESOLVED, DigestRunRow, FollowupRow, SyncErrorRow
-from bot.core.timerules import BusinessHours, parse_days
+from bot.core.schedule.clockwork import RETRY_SEND_AFTER, Clockwork, DigestPlan, Gone, start_scheduler
+from bot.core.cases.digest import SHOWN_REFERENCES, build_digest, claim_digest, resolve_group
+from bot.core.cases.followups import CANCELLED, MAX_SEND_ATTEMPTS, PENDING, SENT, Followups
+from bot.core.storage.store import Store
+from bot.core.storage.tables import OPEN, RESOLVED, DigestRunRow, FollowupRow, SyncErrorRow
+from bot.core.schedule.timerules import BusinessHours, parse_days
 from bot.settings import Settings
 from tests.support import run_bot
 
-from .helpers import Clock, FakeNotifier, open_case
+from tests.scheduling.helpers import Clock, FakeNotifier, open_case
 
 UTC = timezone.utc
 NY = ZoneInfo("America/New_York")

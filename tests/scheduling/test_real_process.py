@@ -14,13 +14,13 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.core.followups import PENDING, SENT, Followups
-from bot.core.store import Store
-from bot.core.tables import EventRow, FollowupRow
+from bot.core.cases.followups import PENDING, SENT, Followups
+from bot.core.storage.store import Store
+from bot.core.storage.tables import EventRow, FollowupRow
 
 from tests.postgres import free_port
-from .helpers import BILL_TEXT, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, ThreadedStandIn, open_case
-from .processes import bot_env, healthy, send_mention, wait_for
+from tests.scheduling.helpers import BILL_TEXT, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, ThreadedStandIn, open_case
+from tests.scheduling.processes import bot_env, healthy, send_mention, wait_for
 
 def test_a_checkin_survives_kill_9_and_arrives_exactly_once(tmp_path, data_dir, procs):
     db = f"sqlite:///{tmp_path / 'killed.db'}"

@@ -15,12 +15,12 @@ from aiohttp import ClientSession, web
 from sqlalchemy import select
 
 from bot.app import SERVICES_KEY, Services, create_app
-from bot.core.followups import CANCELLED, SENT
-from bot.core.store import Store
-from bot.core.tables import OPEN, RESOLVED, FollowupRow, SyncErrorRow
+from bot.core.cases.followups import CANCELLED, SENT
+from bot.core.storage.store import Store
+from bot.core.storage.tables import OPEN, RESOLVED, FollowupRow, SyncErrorRow
 from bot.settings import Settings
 
-from .helpers import (BILL_TEXT, BOT_TOKEN, CHANNEL, DIGEST_CHANNEL, SIGNING_SECRET, TEAM, USER, Clock, SlackStandIn,
+from tests.scheduling.helpers import (BILL_TEXT, BOT_TOKEN, CHANNEL, DIGEST_CHANNEL, SIGNING_SECRET, TEAM, USER, Clock, SlackStandIn,
                       click_body, elements, mention_body, signed_headers)
 
 UTC = timezone.utc

@@ -18,8 +18,8 @@ from bot.serving import ServeError, serve, workers_for
 from bot.settings import Settings, SettingsError
 
 from tests.postgres import free_port
-from .helpers import BILL_TEXT, BOT_TOKEN, SIGNING_SECRET, ThreadedStandIn
-from .processes import bot_env, health, healthy, send_mention, wait_for
+from tests.scheduling.helpers import BILL_TEXT, BOT_TOKEN, SIGNING_SECRET, ThreadedStandIn
+from tests.scheduling.processes import bot_env, health, healthy, send_mention, wait_for
 
 
 def worker_pids(port: int, tries: int = 40) -> set[int]:

@@ -10,11 +10,11 @@ import pytest
 import pytest_asyncio
 
 from bot.app import create_app
-from bot.core.store import Store
+from bot.core.storage.store import Store
 from bot.settings import Settings
 from tests.support import ServedApps
 
-from .harness import BOT_TOKEN, SIGNING_SECRET, BotClient, SlackStub, services_of
+from tests.slack.harness import BOT_TOKEN, SIGNING_SECRET, BotClient, SlackStub, services_of
 
 ESCALATION_CHANNEL = "C0ESCALATE"
 

@@ -25,7 +25,7 @@ from sqlalchemy import text as sql_text
 
 from bot.app import SERVICES_KEY, Services
 from bot.sandbox.slack_api import web_api_arguments
-from bot.core.store import Store
+from bot.core.storage.store import Store
 from tests.support import LoopbackServer, PostedMessages, strings
 
 BOT_TOKEN = "xoxb-test-token"

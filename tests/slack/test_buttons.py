@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from .conftest import ESCALATION_CHANNEL
-from .harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, fresh_ts, mention_event
+from tests.slack.conftest import ESCALATION_CHANNEL
+from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, fresh_ts, mention_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -664,7 +664,7 @@ async def test_fixed_on_a_private_answer_settles_it(bot: BotClient):
 # -- Buttons in a DM, and escalation when Slack will not give a permalink -----------------------------
 
 async def test_buttons_in_a_dm_answer_unthreaded(bot: BotClient):
-    from .harness import DM, dm_event
+    from tests.slack.harness import DM, dm_event
 
     await bot.event(dm_event(BILL_ERROR))
     await bot.drain()

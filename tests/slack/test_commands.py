@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .harness import ALICE, BOB, BOT_USER, CHANNEL, TEAM, BotClient, all_text, fresh_ts
+from tests.slack.harness import ALICE, BOB, BOT_USER, CHANNEL, TEAM, BotClient, all_text, fresh_ts
 
 pytestmark = pytest.mark.asyncio
 
@@ -118,7 +118,7 @@ async def test_message_shortcut_used_twice_on_one_message_answers_once(bot: BotC
 async def test_paste_in_the_thread_of_a_channel_answer_after_still_failing_is_answered(bot: BotClient):
     """The follow-up to Still failing says "paste the new one here": for a mention, "here" is the
     user's thread, which holds the case, so a reply without a mention is answered."""
-    from .harness import message_event, mention_event
+    from tests.slack.harness import message_event, mention_event
 
     event = mention_event(BILL_ERROR)
     await bot.event(event)
@@ -140,7 +140,7 @@ async def test_paste_in_the_thread_of_a_channel_answer_after_still_failing_is_an
 
 
 async def test_paste_in_the_thread_of_a_command_answer_after_still_failing_is_answered(bot: BotClient):
-    from .harness import message_event
+    from tests.slack.harness import message_event
 
     await bot.command(BILL_ERROR)
     await bot.drain()

@@ -9,7 +9,7 @@ import pytest
 from bot.app import create_app
 from bot.settings import Settings, SettingsError
 
-from .harness import BOT_TOKEN, CHANNEL, SIGNING_SECRET, BotClient, all_text, mention_event
+from tests.slack.harness import BOT_TOKEN, CHANNEL, SIGNING_SECRET, BotClient, all_text, mention_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -210,7 +210,7 @@ async def test_plain_text_fallback_keeps_user_mentions_inert(bot: BotClient):
 
 
 async def test_http_mode_without_a_signing_secret_is_refused(tmp_path, core):
-    from bot.core.store import Store
+    from bot.core.storage.store import Store
 
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SYNCMEDIC_DATA_DIR": str(tmp_path),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
@@ -285,7 +285,7 @@ async def test_while_another_process_holds_the_database_the_message_waits_on_the
     import fcntl
     import os
 
-    from bot.core.sqlite import write_lock_path
+    from bot.core.storage.sqlite import write_lock_path
 
     # Another process is writing: the edge must not block its event loop on the lock.
     lock = os.open(write_lock_path(bot.services.settings.database_url), os.O_RDWR | os.O_CREAT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import BOT_TOKEN, BOT_USER, CHANNEL, DM, BotClient, all_text, dm_event, fresh_ts, message_event
+from tests.slack.harness import BOT_TOKEN, BOT_USER, CHANNEL, DM, BotClient, all_text, dm_event, fresh_ts, message_event
 
 pytestmark = pytest.mark.asyncio
 

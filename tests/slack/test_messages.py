@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .harness import (ALICE, BOB, BOT_ID, BOT_USER, CHANNEL, DM, BotClient, all_text, dm_event, elements,
+from tests.slack.harness import (ALICE, BOB, BOT_ID, BOT_USER, CHANNEL, DM, BotClient, all_text, dm_event, elements,
                       fresh_ts, mention_event, message_event)
 
 pytestmark = pytest.mark.asyncio

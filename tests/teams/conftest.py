@@ -9,12 +9,12 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest_asyncio
 
 from bot.app import create_app
-from bot.core.store import Store
+from bot.core.storage.store import Store
 from bot.settings import Settings
 from bot.teams.connector import Backoff
 from tests.support import ServedApps
 
-from .harness import ConnectorStub, TeamsClient, services_of
+from tests.teams.harness import ConnectorStub, TeamsClient, services_of
 
 
 @pytest_asyncio.fixture

@@ -24,7 +24,7 @@ from aiohttp import ClientSession, web
 from sqlalchemy import text as sql_text
 
 from bot.app import SERVICES_KEY, Services
-from bot.core.store import Store
+from bot.core.storage.store import Store
 from tests.support import LoopbackServer
 
 TENANT = "7d1b3c4e-0000-4a5b-9c8d-1234567890ab"

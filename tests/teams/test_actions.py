@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import ALICE, BILL_ERROR, BOB, CARD, CHANNEL, TeamsClient, actions_of, card_text
+from tests.teams.harness import ALICE, BILL_ERROR, BOB, CARD, CHANNEL, TeamsClient, actions_of, card_text
 
 pytestmark = pytest.mark.asyncio
 

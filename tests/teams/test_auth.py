@@ -20,12 +20,12 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.app import create_app
-from bot.core.store import Store
+from bot.core.storage.store import Store
 from bot.settings import Settings, SettingsError
 from bot.teams.hosting import LocalConnectorOnly
 from microsoft_agents.hosting.core.authorization import _entra_issuers
 
-from .harness import BILL_ERROR, TeamsClient
+from tests.teams.harness import BILL_ERROR, TeamsClient
 
 APP_ID = "5a6b7c8d-1111-4e2f-8a9b-0123456789ab"
 BF_ISSUER = "https://api.botframework.com"
@@ -236,7 +236,7 @@ async def test_credentialed_mode_answers_a_valid_token_and_replies_with_its_own(
     # Proactive messages carry the bot's token too.
     from datetime import timedelta
 
-    from bot.core.tables import utcnow
+    from bot.core.storage.tables import utcnow
 
     assert await bot.services.clockwork.send_checkins(utcnow() + timedelta(hours=5)) == 1
     assert bot.stub.accepted("send")[-1].authorization == f"Bearer {OUTBOUND_TOKEN}"

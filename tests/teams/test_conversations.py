@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.store import Store
+from bot.core.storage.store import Store
 from bot.teams.conversations import Conversations
 from bot.teams.translate import Conversation, conversation_key
 

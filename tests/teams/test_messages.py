@@ -9,7 +9,7 @@ import pytest
 
 from bot.teams.translate import conversation_key
 
-from .harness import ALICE, BILL_ERROR, BOT_NAME, CARD, CHANNEL, TENANT, TeamsClient, actions_of, card_text
+from tests.teams.harness import ALICE, BILL_ERROR, BOT_NAME, CARD, CHANNEL, TENANT, TeamsClient, actions_of, card_text
 
 pytestmark = pytest.mark.asyncio
 
@@ -202,7 +202,7 @@ async def test_bad_bodies_are_refused_without_a_reply(bot: TeamsClient):
 
 
 async def test_with_admin_users_only_admins_choose_where_the_digest_goes(start_bot):
-    from .harness import BOB
+    from tests.teams.harness import BOB
 
     bot = await start_bot(ADMIN_USERS=f"U0SLACKADMIN,{ALICE['aadObjectId']}")
     await bot.post(bot.channel_mention("digest here", user=BOB))

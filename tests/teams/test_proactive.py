@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.tables import utcnow
+from bot.core.storage.tables import utcnow
 from bot.teams.translate import conversation_key
 
-from .harness import BILL_ERROR, CARD, CHANNEL, TENANT, TeamsClient, actions_of, card_text
+from tests.teams.harness import BILL_ERROR, CARD, CHANNEL, TENANT, TeamsClient, actions_of, card_text
 
 pytestmark = pytest.mark.asyncio
 

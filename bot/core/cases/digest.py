@@ -1,0 +1,134 @@
+"""The daily digest: what is still broken, grouped by cause, oldest first.
+
+Sources: sync errors imported from DEAR's sync history that have not synced since, and chat
+cases nobody has marked fixed. One group per intent, with a count, the oldest age and the
+first few references.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..nlu.catalog import Catalog
+from ..storage.store import Store
+from ..storage.tables import OPEN, RESOLVED, CaseRow, DigestRunRow, SyncErrorRow
+
+SHOWN_REFERENCES = 5
+CLAIM_TIMEOUT = timedelta(minutes=10)
+_CASE_REFERENCE_SLOTS = ("order", "invoice", "bill", "reference", "transaction", "product", "account_code")
+
+
+@dataclass
+class Group:
+    intent: str
+    title: str
+    summary: str
+    count: int = 0
+    oldest: datetime | None = None
+    references: list[str] = field(default_factory=list)  # every reference, oldest first
+
+    @property
+    def shown(self) -> list[str]:
+        return self.references[:SHOWN_REFERENCES]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.references) - SHOWN_REFERENCES)
+
+    def to_json(self) -> dict:
+        return {"intent": self.intent, "title": self.title, "count": self.count, "references": self.shown,
+                "more": self.more, "oldest": self.oldest.isoformat() if self.oldest else None}
+
+
+@dataclass
+class Digest:
+    generated_at: datetime
+    groups: list[Group]
+
+    @property
+    def total(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    def to_json(self) -> dict:
+        return {"total": self.total, "generated_at": self.generated_at.isoformat(),
+                "groups": [g.to_json() for g in self.groups]}
+
+
+def _case_reference(entities: dict | None, channel: str) -> str:
+    for slot in _CASE_REFERENCE_SLOTS:
+        if entities and entities.get(slot):
+            return str(entities[slot])
+    return "chat question"
+
+
+def build_digest(store: Store, catalog: Catalog, now: datetime) -> Digest:
+    groups: dict[str, Group] = {}
+
+    def add(intent: str, reference: str, seen: datetime) -> None:
+        group = groups.get(intent)
+        if group is None:
+            known = intent in catalog
+            group = groups[intent] = Group(intent, catalog.title(intent) if known else "Errors I did not recognise",
+                                           catalog[intent].summary if known else "Paste one to me for a diagnosis.")
+        group.count += 1
+        group.references.append(reference)
+        if group.oldest is None or seen < group.oldest:
+            group.oldest = seen
+
+    entries: list[tuple[datetime, str, str]] = []
+    with store.session() as s:
+        for kind, reference, intent, first_seen in s.execute(
+                select(SyncErrorRow.kind, SyncErrorRow.reference, SyncErrorRow.intent, SyncErrorRow.first_seen)
+                .where(SyncErrorRow.status == OPEN)):
+            entries.append((first_seen, intent, f"{kind} {reference}" if kind else reference))
+        for intent, entities, channel, created in s.execute(
+                select(CaseRow.intent, CaseRow.entities, CaseRow.channel, CaseRow.created_at)
+                .where(CaseRow.status != RESOLVED)):
+            entries.append((created, intent, _case_reference(entities, channel)))
+    entries.sort(key=lambda e: e[0])  # oldest first, whichever source it came from
+    for seen, intent, reference in entries:
+        add(intent, reference, seen)
+    ordered = sorted(groups.values(), key=lambda g: (-g.count, g.oldest or now))
+    return Digest(now, ordered)
+
+
+def resolve_group(store: Store, intent: str, now: datetime) -> int:
+    """"Mark resolved" on a digest group: every open sync error and case with that cause."""
+    with store.session() as s:
+        n = s.execute(update(SyncErrorRow).where(SyncErrorRow.intent == intent, SyncErrorRow.status == OPEN)
+                      .values(status=RESOLVED, resolved_at=now)).rowcount or 0
+        n += s.execute(update(CaseRow).where(CaseRow.intent == intent, CaseRow.status != RESOLVED)
+                       .values(status=RESOLVED, resolved_at=now, updated_at=now)).rowcount or 0
+    return n
+
+
+def claim_digest(store: Store, day: str, target: str, now: datetime) -> bool:
+    """True for exactly one caller per (day, target); a claim left by a crashed poster expires."""
+    try:
+        with store.session() as s:
+            s.add(DigestRunRow(day=day, target=target, status="claimed", claimed_at=now))
+        return True
+    except IntegrityError:
+        pass
+    with store.session() as s:
+        taken = s.execute(update(DigestRunRow).where(
+            DigestRunRow.day == day, DigestRunRow.target == target, DigestRunRow.status == "claimed",
+            DigestRunRow.claimed_at <= now - CLAIM_TIMEOUT).values(claimed_at=now)).rowcount
+    return bool(taken)
+
+
+def digest_posted(store: Store, day: str, target: str, now: datetime) -> None:
+    with store.session() as s:
+        s.execute(update(DigestRunRow).where(DigestRunRow.day == day, DigestRunRow.target == target)
+                  .values(status="posted", posted_at=now))
+
+
+def release_digest(store: Store, day: str, target: str) -> None:
+    """Posting failed: let the next tick try again."""
+    with store.session() as s:
+        s.execute(DigestRunRow.__table__.delete().where(DigestRunRow.day == day, DigestRunRow.target == target,
+                                                        DigestRunRow.status == "claimed"))

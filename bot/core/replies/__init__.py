@@ -1,0 +1,1 @@
+"""Turning answers into words: layouts from responses/, fixed phrases, per-channel formats."""

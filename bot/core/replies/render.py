@@ -1,0 +1,358 @@
+"""Turning an Answer into words for a channel: Slack Block Kit, Teams Adaptive Card, plain text.
+
+The words live in responses/ (layout templates per channel) and intents/ (each intent's
+title, causes and steps, written once). Knowledge-base text is itself a small jinja
+template whose slots (`{{ product|em("the product") }}`) are filled with what the user's
+message said. Anything that came from a user is escaped for the channel it goes to, by that
+channel's own escape function, before any template sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Undefined, meta, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from ..nlu.answers import Answer, Finding
+from ..nlu.catalog import OUT_OF_SCOPE, Catalog
+from ..nlu.text import one_line
+
+# Slack's documented limits for a message posted with chat.postMessage.
+SLACK_MAX_BLOCKS = 50
+SLACK_SECTION_CHARS = 3000
+SLACK_HEADER_CHARS = 150
+SLACK_BUTTON_CHARS = 75
+SLACK_FALLBACK_CHARS = 3000
+# Teams refuses activities over about 28 KB; stay well inside it.
+TEAMS_TEXT_CHARS = 4000
+EVIDENCE_CHARS = 200
+KB_MEMO_SIZE = 4096  # rendered knowledge-base snippets kept (see Renderer.kb_text)
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters; this is what stops `<!channel>` from pinging."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_TEAMS_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+_TEAMS_LINE_START = re.compile(r"(?m)^(\s{0,3})([-=]|\d{1,9}[.)])")
+
+
+def teams_escape(text: str) -> str:
+    """Backslash-escape the CommonMark subset Adaptive Cards render, so user text stays literal."""
+    text = _TEAMS_SPECIAL.sub(r"\\\1", text)
+    return _TEAMS_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def text_escape(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    escape: Callable[[str], str]
+    bold: Callable[[str], str]
+
+
+CHANNELS = {
+    "slack": Channel("slack", slack_escape, lambda s: f"*{s}*" if s else s),
+    "teams": Channel("teams", teams_escape, lambda s: f"**{s}**" if s else s),
+    "text": Channel("text", text_escape, lambda s: s),
+}
+
+_BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
+
+
+class Safe(str):
+    """Already escaped for the channel; finalize lets it through untouched."""
+
+
+def _kb_environment(channel: Channel) -> Environment:
+    def finalize(value: Any) -> str:
+        if isinstance(value, Safe):
+            return value
+        if value is None or isinstance(value, Undefined):
+            return ""
+        return channel.escape(str(value))
+
+    def em(value: Any, fallback: str = "") -> str:
+        if value is None or isinstance(value, Undefined) or not str(value).strip():
+            return Safe(channel.escape(fallback))
+        return Safe(channel.bold(channel.escape(str(value))))
+
+    def bold(value: str) -> str:
+        return Safe(channel.bold(channel.escape(value)))
+
+    env = Environment(finalize=finalize, autoescape=False)
+    env.filters["em"] = em
+    env.filters["b"] = bold
+    return env
+
+
+def _block_helpers() -> dict[str, Callable[..., dict]]:
+    """Data constructors for the Slack layout template; the words stay in the template."""
+    def mrkdwn(text: str) -> dict:
+        return {"type": "mrkdwn", "text": text}
+
+    def plain(text: str) -> dict:
+        return {"type": "plain_text", "text": text, "emoji": True}
+
+    return {
+        "header": lambda text: {"type": "header", "text": plain(text)},
+        "section": lambda text, accessory=None: (
+            {"type": "section", "text": mrkdwn(text), **({"accessory": accessory} if accessory else {})}),
+        "context": lambda *texts: {"type": "context", "elements": [mrkdwn(t) for t in texts if t]},
+        "divider": lambda: {"type": "divider"},
+        "actions": lambda block_id, *elements: {"type": "actions", "block_id": block_id, "elements": list(elements)},
+        "button": lambda text, action_id, value, style=None: {
+            "type": "button", "text": plain(text), "action_id": action_id, "value": value,
+            **({"style": style} if style else {})},
+    }
+
+
+_DATA_SINK = "_syncmedic_data"
+
+
+@pass_context
+def _tojson(context: Context, value: Any) -> str:
+    """A layout's result: JSON text, or, when the renderer asks for data, the value itself (it
+    would only be parsed back: the JSON round trip cost a fifth of a Slack reply's rendering)."""
+    sink = context.get(_DATA_SINK)
+    if sink is not None:
+        sink.append(value)
+        return ""
+    return Markup(json.dumps(value, ensure_ascii=False))
+
+
+class Renderer:
+    """Renders answers for each channel from responses/ and the catalog."""
+
+    def __init__(self, catalog: Catalog, responses_dir: Path) -> None:
+        self.catalog = catalog
+        self._layout = Environment(
+            loader=FileSystemLoader(str(responses_dir)),
+            extensions=["jinja2.ext.do"],
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,  # layouts are read once, then served from jinja's cache without a stat()
+        )
+        self._layout.globals.update(_block_helpers())
+        self._layout.globals["action_value"] = lambda case_id, intent: json.dumps(
+            {"case_id": case_id or "", "intent": intent})
+        self._layout.filters["tojson"] = _tojson
+        # Lists as lines: plain Python, called directly (a jinja macro costs more than the text it makes).
+        self._layout.filters["bullets"] = lambda items, mark: "\n".join(f"{mark}{item}" for item in items)
+        self._layout.filters["numbered"] = lambda items: "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
+        self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
+        self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
+        self._kb_rendered: dict[tuple, str] = {}
+
+    # -- knowledge-base text -------------------------------------------------------------
+
+    def warm_up(self, channels: tuple[str, ...] = ("slack", "teams", "text")) -> int:
+        """Compile every knowledge-base snippet now (a server does this at start-up, so the
+        first reply of each kind does not pay for it)."""
+        count = 0
+        for intent in self.catalog.intents.values():
+            sources = [intent.summary, intent.means, intent.escalate, intent.answer, *intent.causes, *intent.steps]
+            sources += [text for v in intent.variants for text in (*v.causes, *v.steps)]
+            for channel in channels:
+                for source in filter(None, sources):
+                    self.kb_text(channel, source, {})
+                    count += 1
+        for name in self._layout.list_templates():
+            self._layout.get_template(name)
+        return count
+
+    def _data(self, name: str, ctx: dict[str, Any]) -> Any:
+        """What a .json.j2 layout builds, as data (see _tojson)."""
+        sink: list[Any] = []
+        self._layout.get_template(name).render({**ctx, _DATA_SINK: sink})
+        if len(sink) != 1:
+            raise ValueError(f"{name} produced {len(sink)} results, not one")
+        return sink[0]
+
+    def kb_text(self, channel: str, source: str, entities: dict[str, str]) -> str:
+        key = (channel, source)
+        compiled = self._kb_cache.get(key)
+        if compiled is None:
+            env = self._kb_envs[channel]
+            prepared = _BOLD.sub(r"{% filter b %}\1{% endfilter %}", source)
+            names = tuple(sorted(meta.find_undeclared_variables(env.parse(prepared))))
+            compiled = self._kb_cache[key] = (env.from_string(prepared), names)
+        template, names = compiled
+        # A snippet's text depends only on the entities it names, so most of an answer's dozen
+        # snippets are the same string every time: rendering each costs more than the rest of
+        # the reply together. Bounded, because entity values come from users.
+        memo = (channel, source, *(entities.get(n) for n in names))
+        text = self._kb_rendered.get(memo)
+        if text is None:
+            if len(self._kb_rendered) >= KB_MEMO_SIZE:
+                self._kb_rendered.clear()
+            text = self._kb_rendered[memo] = template.render(**entities)
+        return text
+
+    def finding_view(self, channel: str, finding: Finding) -> dict[str, Any]:
+        ch = CHANNELS[channel]
+        intent = self.catalog[finding.intent]
+        values = finding.entities
+
+        def r(source: str) -> str:
+            return self.kb_text(channel, source, values)
+
+        chosen = [v for v in intent.variants if not finding.variants or v.key in finding.variants]
+        return {
+            "id": intent.id,
+            "kind": intent.kind,
+            "title": intent.title,
+            "summary": r(intent.summary),
+            "section": intent.section,
+            "means": r(intent.means),
+            "causes": [r(c) for c in intent.causes],
+            "steps": [r(s) for s in intent.steps],
+            "variants": [{"label": v.label, "causes": [r(c) for c in v.causes], "steps": [r(s) for s in v.steps]}
+                         for v in chosen],
+            "escalate": r(intent.escalate),
+            "answer": r(intent.answer),
+            "evidence": ch.escape(one_line(finding.evidence, EVIDENCE_CHARS)) if finding.evidence else "",
+            "confidence_pct": round(finding.confidence * 100),
+            "source": finding.source,
+            "entities": {k: ch.escape(v) for k, v in values.items()},
+        }
+
+    def topic_view(self, intent_id: str, confidence: float) -> dict[str, Any]:
+        intent = self.catalog[intent_id]
+        return {"id": intent_id, "title": intent.title, "summary": self.kb_text("text", intent.summary, {}),
+                "confidence_pct": round(confidence * 100)}
+
+    def context(self, channel: str, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
+        topics = [self.topic_view(a.intent, a.confidence) for a in answer.alternatives
+                  if a.intent in self.catalog and a.intent != OUT_OF_SCOPE]
+        return {
+            "kind": str(answer.kind),
+            "intent": answer.intent,
+            "confidence_pct": round(answer.confidence * 100),
+            "findings": [self.finding_view(channel, f) for f in answer.findings],
+            "topics": topics,
+            "case_id": case_id or "",
+            "value": json.dumps({"case_id": case_id or "", "intent": answer.intent}),
+        }
+
+    # -- channels -----------------------------------------------------------------------
+
+    def slack(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
+        """{"text": notification fallback, "blocks": [...]} within Slack's limits."""
+        payload = self._data("slack/answer.json.j2", self.context("slack", answer, case_id))
+        return fit_slack(payload)
+
+    def teams(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
+        """An Adaptive Card (the attachment content)."""
+        card = self._data("teams/answer.json.j2", self.context("teams", answer, case_id))
+        return fit_teams(card)
+
+    def text(self, answer: Answer, case_id: str | None = None) -> str:
+        return self._layout.get_template("text/answer.txt.j2").render(
+            self.context("text", answer, case_id)).strip() + "\n"
+
+    # -- check-ins and the digest ---------------------------------------------------------
+
+    def checkin(self, channel: str, case_id: str, intent: str) -> Any:
+        """The follow-up question for a case, for `channel` (slack, teams or text)."""
+        ctx = {"title": self.catalog.title(intent), "value": json.dumps({"case_id": case_id, "intent": intent}),
+               "data": {"case_id": case_id, "intent": intent}}
+        if channel == "text":
+            return self._layout.get_template("text/checkin.txt.j2").render(ctx).strip()
+        rendered = self._data(f"{channel}/checkin.json.j2", ctx)
+        return fit_slack(rendered) if channel == "slack" else rendered
+
+    def digest(self, channel: str, digest: Any, max_groups: int | None = None) -> Any:
+        """The daily digest for `channel`; Slack shows at most 22 groups (2 blocks each, 50 in all)."""
+        if max_groups is None:
+            max_groups = 22 if channel == "slack" else 40
+        groups = [{"intent": g.intent, "title": g.title, "count": g.count, "shown": [CHANNELS[channel].escape(r) for r in g.shown],
+                   "more": g.more, "summary": self.kb_text(channel, g.summary, {}),
+                   "age": age_text(g.oldest, digest.generated_at)} for g in digest.groups]
+        ctx = {"total": digest.total, "groups": groups[:max_groups], "hidden_groups": max(0, len(groups) - max_groups),
+               "generated": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
+        if channel == "text":
+            return self._layout.get_template("text/digest.txt.j2").render(ctx).strip() + "\n"
+        rendered = self._data(f"{channel}/digest.json.j2", ctx)
+        return fit_slack(rendered) if channel == "slack" else fit_teams(rendered)
+
+
+def age_text(since: Any, now: Any) -> str:
+    """"3 days", "5 hours", "12 minutes": how long something has been open."""
+    if since is None:
+        return "unknown"
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    if minutes >= 120:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes" if minutes != 1 else "1 minute"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def fit_slack(payload: dict[str, Any]) -> dict[str, Any]:
+    """Enforce Block Kit limits: block count, section/header/button lengths, fallback text."""
+    blocks = payload.get("blocks", [])
+    for block in blocks:
+        if block["type"] == "section":
+            block["text"]["text"] = _cut(block["text"]["text"], SLACK_SECTION_CHARS)
+        elif block["type"] == "header":
+            block["text"]["text"] = _cut(block["text"]["text"], SLACK_HEADER_CHARS)
+        elif block["type"] == "context":
+            for el in block["elements"]:
+                el["text"] = _cut(el["text"], SLACK_SECTION_CHARS)
+        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
+            if el.get("type") == "button":
+                el["text"]["text"] = _cut(el["text"]["text"], SLACK_BUTTON_CHARS)
+    if len(blocks) > SLACK_MAX_BLOCKS:
+        # Keep the buttons: they are how the user tells us whether the fix worked.
+        tail = [b for b in blocks[-2:] if b["type"] == "actions"]
+        blocks = blocks[: SLACK_MAX_BLOCKS - len(tail)] + tail
+    payload["blocks"] = blocks
+    payload["text"] = _cut(payload.get("text", ""), SLACK_FALLBACK_CHARS)
+    return payload
+
+
+def fit_teams(card: dict[str, Any]) -> dict[str, Any]:
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if item.get("type") == "TextBlock":
+                item["text"] = _cut(item["text"], TEAMS_TEXT_CHARS)
+            walk(item.get("items", []))
+
+    walk(card.get("body", []))
+    return card
+
+
+class Phrases:
+    """Fixed phrases from responses/phrases.yaml, rendered and escaped for a channel."""
+
+    def __init__(self, responses_dir: Path) -> None:
+        import yaml
+
+        self._source: dict[str, str] = yaml.safe_load((responses_dir / "phrases.yaml").read_text(encoding="utf-8"))
+        self._envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
+        self._compiled: dict[tuple[str, str], Template] = {}
+
+    def __call__(self, key: str, channel: str = "text", **values: Any) -> str:
+        template = self._compiled.get((key, channel))
+        if template is None:  # compiling costs far more than rendering: once per phrase and channel
+            # Spaces are normalised; a deliberate line break ("\n" in the YAML) is kept.
+            source = "\n".join(" ".join(line.split()) for line in self._source[key].strip().split("\n"))
+            template = self._compiled[(key, channel)] = self._envs[channel].from_string(source)
+        return template.render(**values)

@@ -1,0 +1,423 @@
+"""Replies per channel: golden files for every intent, specifics in the steps, escaping of
+user text, and Slack / Teams limits.
+
+Golden answers are built with `engine.answer_for`, which does not consult the model, so they
+change only when intents/, responses/ or the renderer change. After an intended change, run
+`UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/core/replies/test_render.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bot.core.nlu.answers import Answer, AnswerKind, Finding, Scored
+from bot.core.nlu.catalog import META_INTENTS
+from bot.core.replies.render import (
+    SLACK_BUTTON_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS, TEAMS_TEXT_CHARS,
+    fit_slack, fit_teams,
+)
+from tests.support import strings
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+CASE_ID = "case-123"
+
+# One message per intent with the specifics its text can show.
+SAMPLES = {
+    "ar_ap_currency_mismatch": "The transaction needs to be in the same currency as the A/R and A/P accounts you use (INV-2031)",
+    "bill_not_exported": 'Bill "BILL-7731" has not been exported to QuickBooks',
+    "completed_with_processing_errors": "SO-00412 shows Completed with processing errors",
+    "credit_account_deprecated": "Credit account (4000-Sales) is not mapped to any QuickBooks account",
+    "credit_note_no_lines": "No lines found in the sale credit note for SO-00412",
+    "credit_note_zeroed": "INV-2031 shows 0 in QuickBooks after the refund",
+    "customer_prepayment_not_syncing": 'prepayment from customer "Blue Sky Cafe" of $250.00 is not syncing',
+    "duplicate_cogs": "COGS doubled on SO-00412",
+    "duplicate_name": 'Another customer, supplier, or employee is already using this name (supplier "Acme Supplies")',
+    "duplicate_product_names": "product GRN-MUG-12 exists twice in DEAR",
+    "escalate": "can I talk to a person",
+    "greeting": "hi",
+    "help": "what can you do?",
+    "inactive_product_in_qbo": "product GRN-MUG-12 is inactive in QBO but active in DEAR",
+    "inactive_reference": "Something you're trying to use has been made inactive (SO-00412)",
+    "matched_bank_transaction": "This transaction is matched to a downloaded transaction (PAY-0091)",
+    "negative_amount": "Amount is not valid. Min:0 Max:999,999,999 supported. Supplied value:-45.00",
+    "one_foreign_currency": "Transactions can have only one foreign currency at a time",
+    "order_product_not_exported": 'Product "GRN-MUG-12" in "SO-00412" has not been exported to QuickBooks',
+    "payment_account_deprecated": "Payment account code specified for the payment is not mapped to any QuickBooks account (PAY-0091)",
+    "pending_products_tax_rule": "product GRN-MUG-12 is Pending in sync history",
+    "period_closed": "The account period has closed and the account books cannot be updated (INV-2031, $18.40)",
+    "product_not_exported": "Product GRN-MUG-12 has not been exported to QuickBooks",
+    "product_version_error": "product GRN-MUG-12: Item version already exists in QBO",
+    "qbo_disconnected": "QuickBooks got disconnected from DEAR",
+    "reference_number_not_unique": "Reference number is not unique, please specify a unique value.",
+    "revenue_account_mapping": "sales of product GRN-MUG-12 post to the wrong income account",
+    "sale_cogs_pending": "COGS entry for SO-00412 stuck on Pending",
+    "sales_tax_mismatch": "taxable sales do not equal tax collected for Shopify in USD",
+    "thanks": "thanks",
+    "transaction_deposited": "This transaction has been deposited (payment on INV-2031)",
+    "unauthorized_401": "Unauthorized-401",
+    "unexpected_user_error": "Unexpected user error. ( -12476 )",
+}
+# Extra cases for the two-cause intents: each variant on its own.
+VARIANT_SAMPLES = {
+    "reference_number_not_unique--journal": ("reference_number_not_unique", "journal entry JNL-0087: Reference number is not unique"),
+    "reference_number_not_unique--invoice": ("reference_number_not_unique", "Invoice INV-2031: Reference number is not unique"),
+    "one_foreign_currency--accounts": ("one_foreign_currency", "one foreign currency at a time; the inventory account and A/R differ"),
+    "one_foreign_currency--customer": ("one_foreign_currency", 'one foreign currency at a time; customer "Blue Sky Cafe" sale from Shopify in CAD'),
+}
+
+
+def answer_cases(core) -> dict[str, Answer]:
+    cases = {intent: core.engine.answer_for(intent, text) for intent, text in SAMPLES.items()}
+    cases.update({name: core.engine.answer_for(intent, text) for name, (intent, text) in VARIANT_SAMPLES.items()})
+    cases["_empty"] = Answer(AnswerKind.EMPTY, "out_of_scope", 1.0)
+    cases["_out_of_scope"] = Answer(AnswerKind.OUT_OF_SCOPE, "out_of_scope", 0.91, (
+        Scored("qbo_disconnected", 0.05), Scored("unauthorized_401", 0.03), Scored("unexpected_user_error", 0.01)))
+    cases["_choice"] = Answer(AnswerKind.CHOICE, "pending_products_tax_rule", 0.45, (Scored("sale_cogs_pending", 0.41),),
+                              {}, (Finding("pending_products_tax_rule", 0.45), Finding("sale_cogs_pending", 0.41)))
+    cases["_two_errors"] = Answer(AnswerKind.DIAGNOSIS, "bill_not_exported", 0.99, (Scored("negative_amount", 0.99),),
+                                  {"bill": "BILL-7731"}, (
+        Finding("bill_not_exported", 0.99, {"bill": "BILL-7731"}, 'Bill "BILL-7731" has not been exported to QuickBooks', "signature"),
+        Finding("negative_amount", 0.99, {"amount": "-45.00"}, "Max:999,999,999 supported. Supplied value:-45.00", "signature"),
+        Finding("duplicate_cogs", 0.81),
+    ))
+    return cases
+
+
+CASE_NAMES = sorted(set(SAMPLES) | set(VARIANT_SAMPLES) | {"_empty", "_out_of_scope", "_choice", "_two_errors"})
+CHANNEL_FILES = {"slack": ".json", "teams": ".json", "text": ".txt"}
+
+
+@pytest.fixture(scope="module")
+def cases(core) -> dict[str, Answer]:
+    return answer_cases(core)
+
+
+def render(core, channel: str, answer: Answer):
+    return getattr(core.renderer, channel)(answer, CASE_ID)
+
+
+def serialise(channel: str, rendered) -> str:
+    if channel == "text":
+        return rendered
+    return json.dumps(rendered, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- golden files --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("channel", sorted(CHANNEL_FILES))
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_golden(core, cases, name, channel):
+    rendered = render(core, channel, cases[name])
+    path = GOLDEN / channel / f"{name}{CHANNEL_FILES[channel]}"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(serialise(channel, rendered), encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1 and review it"
+    stored = path.read_text(encoding="utf-8")
+    if channel == "text":
+        assert rendered == stored
+    else:
+        assert rendered == json.loads(stored)
+
+
+def test_every_intent_has_a_golden_case(catalog):
+    assert set(catalog.ids) <= set(SAMPLES)
+
+
+def test_no_orphan_golden_files():
+    expected = {f"{channel}/{name}{ext}" for channel, ext in CHANNEL_FILES.items() for name in CASE_NAMES}
+    found = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file()}
+    assert found <= expected, f"golden files with no case: {sorted(found - expected)}"
+
+
+def test_golden_samples_carry_their_specifics(cases):
+    # Guards the samples themselves: each one with a slot the intent can show actually fills it.
+    assert cases["order_product_not_exported"].entities == {"product": "GRN-MUG-12", "order": "SO-00412"}
+    assert cases["bill_not_exported"].entities == {"bill": "BILL-7731"}
+    assert cases["credit_account_deprecated"].entities == {"account_code": "4000-Sales"}
+    assert cases["unexpected_user_error"].entities == {"error_code": "-12476"}
+    assert cases["negative_amount"].entities["amount"] == "-45.00"
+    assert cases["reference_number_not_unique--journal"].primary.variants == ("journal_entries",)
+    assert cases["reference_number_not_unique--invoice"].primary.variants == ("invoice_numbers",)
+    assert cases["one_foreign_currency--accounts"].primary.variants == ("account_currencies",)
+    assert cases["one_foreign_currency--customer"].primary.variants == ("customer_currency",)
+
+
+# -- specifics in the steps ----------------------------------------------------------------
+
+def steps_section(slack: dict) -> str:
+    return next(b["text"]["text"] for b in slack["blocks"] if b["type"] == "section"
+                and b["text"]["text"].startswith("*How to fix it*"))
+
+
+def test_specifics_are_bold_in_the_steps_per_channel(core, cases):
+    answer = cases["order_product_not_exported"]
+    steps = steps_section(core.renderer.slack(answer))
+    assert "*GRN-MUG-12*" in steps and "*SO-00412*" in steps
+    teams = json.dumps(core.renderer.teams(answer), ensure_ascii=False)
+    assert "**GRN-MUG-12**" in teams and "**SO-00412**" in teams
+    text = core.renderer.text(answer)
+    assert "Sync history for GRN-MUG-12." in text
+    assert "*" not in text
+
+
+def test_fallback_wording_when_the_message_has_no_specifics(core):
+    answer = core.engine.answer_for("order_product_not_exported", "")
+    steps = steps_section(core.renderer.slack(answer))
+    assert "look in *Sync history* for the product." in steps
+    assert "If the order still shows *Pending*" in steps
+
+
+def test_knowledge_base_bold_marks_become_channel_bold(core, cases):
+    answer = cases["duplicate_cogs"]
+    assert "*Track inventory quantity on hand*" in steps_section(core.renderer.slack(answer))
+    assert "**Track inventory quantity on hand**" in json.dumps(core.renderer.teams(answer))
+    assert "switch Track inventory quantity on hand to off" in core.renderer.text(answer)
+
+
+# -- escaping user text --------------------------------------------------------------------
+
+HOSTILE = ('hey <!channel> <@U123> look: Product "&lt;!channel&gt; &amp; *bold* [link](x) <@U999>" '
+           'in "SO-00412" has not been exported to QuickBooks')
+PRODUCT_SHOWN = "<!channel> & *bold* [link](x)"
+
+
+@pytest.fixture(scope="module")
+def hostile(core) -> Answer:
+    answer = core.engine.diagnose(HOSTILE)
+    assert answer.intent == "order_product_not_exported"
+    assert answer.entities["product"] == PRODUCT_SHOWN  # what the user literally typed
+    return answer
+
+
+def assert_slack_safe(payload: dict) -> None:
+    dumped = json.dumps(payload, ensure_ascii=False)
+    for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U", "<#C"):
+        assert raw not in dumped
+    for s in strings(payload):
+        assert "<" not in s and ">" not in s, s
+        assert not re.search(r"&(?!amp;|lt;|gt;)", s), s
+
+
+def test_slack_escapes_user_text(core, hostile):
+    payload = core.renderer.slack(hostile)
+    assert_slack_safe(payload)
+    steps = steps_section(payload)
+    assert "*&lt;!channel&gt; &amp; *bold* [link](x)*" in steps
+    evidence = next(b for b in payload["blocks"] if b["type"] == "context"
+                    and b["elements"][0]["text"].startswith("From your message"))
+    assert "&lt;!channel&gt; &amp;" in evidence["elements"][0]["text"]
+
+
+def test_teams_backslash_escapes_user_text(core, hostile):
+    card = core.renderer.teams(hostile)
+    texts = list(strings(card))
+    assert any(r"**\<\!channel\> & \*bold\* \[link\]\(x\)**" in t for t in texts)
+    for t in texts:
+        assert "[link](x)" not in t
+        assert "<!channel>" not in t
+        assert "*bold*" not in t.replace(r"\*bold\*", "")
+
+
+def test_text_channel_shows_user_text_as_typed(core, hostile):
+    text = core.renderer.text(hostile)
+    assert f"Sync history for {PRODUCT_SHOWN}." in text
+
+
+def test_user_text_is_never_evaluated_as_a_template(core):
+    answer = core.engine.diagnose('Product "{{ 7*7 }} {% if 1 %}x{% endif %}" in "SO-1" has not been exported to QuickBooks')
+    assert answer.entities["product"] == "{{ 7*7 }} {% if 1 %}x{% endif %}"
+    for channel, shown in (("slack", "{{ 7*7 }}"), ("teams", r"\{\{ 7\*7 \}\}"), ("text", "{{ 7*7 }}")):
+        rendered = render(core, channel, answer)
+        out = "\n".join(strings(rendered)) if channel != "text" else rendered
+        assert shown in out
+        assert "49" not in out
+
+
+def test_terminal_control_characters_never_reach_the_text_reply(core):
+    answer = core.engine.diagnose('Product "GRN\x1b[31mRED\x07" in "SO-00412" has not been exported to QuickBooks')
+    text = core.renderer.text(answer)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "GRN[31mRED" in text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.lists(st.sampled_from(list("<>&*_~`[]()!@#|\\{}%-=.:; aZ09\u00e9\u202e")
+                                     + ["&lt;", "&gt;", "&amp;", "<!channel>", "<@U1>", "<https://x.example|y>"]),
+                     min_size=1, max_size=30).map("".join))
+def test_any_product_name_is_escaped_for_slack(core, name):
+    text = f'Product "{name}" in "SO-00412" has not been exported to QuickBooks'
+    answer = core.engine.diagnose(text)
+    assert_slack_safe(core.renderer.slack(answer))
+    assert_slack_safe(core.renderer.slack(core.engine.answer_for("order_product_not_exported", text)))
+
+
+# -- Slack limits and buttons ----------------------------------------------------------------
+
+def assert_slack_limits(payload: dict) -> None:
+    blocks = payload["blocks"]
+    assert 1 <= len(blocks) <= SLACK_MAX_BLOCKS
+    assert isinstance(payload["text"], str) and 0 < len(payload["text"]) <= 3000
+    action_ids = []
+    for block in blocks:
+        if block["type"] == "section":
+            assert 0 < len(block["text"]["text"]) <= SLACK_SECTION_CHARS
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert 0 < len(block["text"]["text"]) <= SLACK_HEADER_CHARS
+        if block["type"] == "context":
+            assert 1 <= len(block["elements"]) <= 10
+            assert all(0 < len(e["text"]) <= SLACK_SECTION_CHARS for e in block["elements"])
+        buttons = [e for e in block.get("elements", []) if e.get("type") == "button"]
+        buttons += [block["accessory"]] if "accessory" in block else []
+        for button in buttons:
+            assert 0 < len(button["text"]["text"]) <= SLACK_BUTTON_CHARS
+            assert len(button["value"]) <= 2000
+            action_ids.append(button["action_id"])
+    assert len(action_ids) == len(set(action_ids)), "action_ids must be unique within a message"
+
+
+def feedback_action_ids(payload: dict) -> list[str]:
+    actions = [b for b in payload["blocks"] if b["type"] == "actions"]
+    return [e["action_id"] for b in actions for e in b["elements"]]
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_slack_limits_for_every_case(core, cases, name):
+    assert_slack_limits(render(core, "slack", cases[name]))
+
+
+@pytest.mark.parametrize("name", [n for n in CASE_NAMES if not n.startswith("_") and n not in META_INTENTS]
+                         + ["_two_errors"])
+def test_diagnoses_have_the_three_feedback_buttons(core, cases, name):
+    answer = cases[name]
+    assert answer.kind == AnswerKind.DIAGNOSIS
+    payload = render(core, "slack", answer)
+    assert feedback_action_ids(payload) == ["syncmedic_fixed", "syncmedic_still_failing", "syncmedic_not_this"]
+    assert payload["blocks"][-1]["type"] == "actions"
+    value = json.loads(payload["blocks"][-1]["elements"][0]["value"])
+    assert value == {"case_id": CASE_ID, "intent": answer.intent}
+
+
+def button_intent(value: str) -> str:
+    """The intent a topic button carries: its value is a JSON object with an "intent" (or the bare id)."""
+    try:
+        return json.loads(value)["intent"]
+    except ValueError:
+        return value
+
+
+def test_choice_and_out_of_scope_offer_the_topics_as_buttons(core, cases):
+    choice = render(core, "slack", cases["_choice"])
+    accessories = [b["accessory"] for b in choice["blocks"] if "accessory" in b]
+    assert [button_intent(a["value"]) for a in accessories] == ["pending_products_tax_rule", "sale_cogs_pending"]
+    assert "syncmedic_not_this" in feedback_action_ids(choice)
+    oos = render(core, "slack", cases["_out_of_scope"])
+    accessories = [b["accessory"] for b in oos["blocks"] if "accessory" in b]
+    assert [button_intent(a["value"]) for a in accessories] == [
+        "qbo_disconnected", "unauthorized_401", "unexpected_user_error"]
+    assert "syncmedic_escalate" in feedback_action_ids(oos)
+
+
+FIVE_ERRORS = "\n".join([
+    'Sale SO-00412: Product "GRN-MUG-12" in "SO-00412" has not been exported to QuickBooks',
+    'Bill BILL-7731: Bill "BILL-7731" has not been exported to QuickBooks',
+    "Payment PAY-0091: Amount is not valid. Min:0 Max:999,999,999 supported. Supplied value:-45.00",
+    "Journal JNL-0087: Failed to export a journal entry for JNL-0087 from DEAR to QuickBooks: Reference number is not unique",
+    "Invoice INV-2031: Transactions can have only one foreign currency at a time",
+])
+
+
+def test_a_paste_with_five_errors_stays_within_slack_limits(core):
+    answer = core.engine.diagnose(FIVE_ERRORS)
+    assert [f.intent for f in answer.findings] == [
+        "order_product_not_exported", "bill_not_exported", "negative_amount", "reference_number_not_unique",
+        "one_foreign_currency"]
+    payload = core.renderer.slack(answer, CASE_ID)
+    assert_slack_limits(payload)
+    assert feedback_action_ids(payload) == ["syncmedic_fixed", "syncmedic_still_failing", "syncmedic_not_this"]
+    assert "5 different sync errors" in payload["blocks"][0]["text"]["text"]
+    sections = "\n".join(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section")
+    for n, f in enumerate(answer.findings, start=1):
+        assert f"*{n}. {core.catalog.title(f.intent)}*" in sections
+    # the variant-less currency error shows both causes, still inside the limits
+    assert sections.count("*How to fix it*") == 6
+    card = core.renderer.teams(answer, CASE_ID)
+    assert len([b for b in card["body"] if b["type"] == "Container"]) == 5
+
+
+def test_more_errors_than_the_cap_still_fit(core):
+    answer = core.engine.diagnose(FIVE_ERRORS + "\nSale SO-00413: Unexpected user error. ( -12476 )\n"
+                                  + "Deposit: This transaction has been deposited")
+    assert len(answer.findings) == 5
+    assert_slack_limits(core.renderer.slack(answer, CASE_ID))
+
+
+def test_fit_slack_enforces_limits_and_keeps_the_buttons():
+    actions = {"type": "actions", "block_id": "b", "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": "x" * 100}, "action_id": "syncmedic_fixed", "value": "v"}]}
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "h" * 400}}]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": "s" * 5000}} for _ in range(70)]
+    payload = fit_slack({"text": "t" * 5000, "blocks": blocks + [actions]})
+    assert len(payload["blocks"]) == SLACK_MAX_BLOCKS
+    assert payload["blocks"][-1]["type"] == "actions"
+    assert len(payload["blocks"][0]["text"]["text"]) == SLACK_HEADER_CHARS
+    assert len(payload["blocks"][1]["text"]["text"]) == SLACK_SECTION_CHARS
+    assert payload["blocks"][1]["text"]["text"].endswith("\u2026")
+    assert len(payload["blocks"][-1]["elements"][0]["text"]["text"]) == SLACK_BUTTON_CHARS
+    assert len(payload["text"]) <= 3000
+
+
+# -- Teams ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_teams_card_shape(core, cases, name):
+    card = render(core, "teams", cases[name])
+    assert card["type"] == "AdaptiveCard"
+    assert tuple(int(p) for p in card["version"].split(".")) >= (1, 4)  # Action.Execute needs 1.4
+    assert card["body"]
+    for action in card.get("actions", []):
+        assert action["type"] == "Action.Execute"
+        assert action["verb"] and isinstance(action["data"], dict)
+        assert len(action["title"]) <= 41
+
+    def walk(items):
+        for item in items:
+            if item["type"] == "TextBlock":
+                assert 0 < len(item["text"]) <= TEAMS_TEXT_CHARS
+                assert item.get("wrap") is True
+            walk(item.get("items", []))
+
+    walk(card["body"])
+
+
+def test_teams_diagnosis_actions(core, cases):
+    card = render(core, "teams", cases["bill_not_exported"])
+    assert [a["verb"] for a in card["actions"]] == ["fixed", "still_failing", "not_this"]
+    assert all(a["data"] == {"case_id": CASE_ID, "intent": "bill_not_exported"} for a in card["actions"])
+    choice = render(core, "teams", cases["_choice"])
+    assert [a["data"]["intent"] for a in choice["actions"] if a["verb"] == "choose"] == [
+        "pending_products_tax_rule", "sale_cogs_pending"]
+
+
+def test_fit_teams_cuts_long_text_blocks():
+    card = fit_teams({"type": "AdaptiveCard", "body": [
+        {"type": "Container", "items": [{"type": "TextBlock", "text": "y" * 9000}]}]})
+    assert len(card["body"][0]["items"][0]["text"]) == TEAMS_TEXT_CHARS
+
+
+@pytest.mark.parametrize("name", ["slack/answer.json.j2", "teams/answer.json.j2"])
+def test_a_layout_gives_the_same_reply_as_data_and_as_json_text(core, cases, name):
+    channel = name.split("/")[0]
+    ctx = core.renderer.context(channel, cases[CASE_NAMES[0]], CASE_ID)
+    as_text = json.loads(core.renderer._layout.get_template(name).render(ctx))
+    as_data = core.renderer._data(name, ctx)
+    assert as_data == as_text and as_data["text" if channel == "slack" else "body"]
+    assert core.renderer._data(name, ctx) is not as_data  # a fresh structure every time (callers edit it)
