@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -233,3 +235,19 @@ class PostedMessages(dict):
         stored = self.get(body.get("ts", ""))
         if stored is not None:
             stored.update({k: body[k] for k in ("text", "blocks") if k in body})
+
+
+@contextlib.contextmanager
+def alarm(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in this thread after `seconds`, even inside a loop that never yields
+    to the event loop (where asyncio.wait_for's own timeout could never fire)."""
+    def ring(_signum, _frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Awaitable
+from typing import Any, Coroutine
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -27,6 +27,7 @@ from ..core.nlu.answers import Answer
 from ..core.desk import Desk, Where
 from ..delivery.groupcommit import GroupCommit
 from ..delivery.leases import Leases
+from ..delivery.tasks import TaskTracker
 from ..core.replies.render import Phrases, Renderer, Safe, slack_escape
 from ..core.storage.sqlite import WriterBusy, no_wait
 from ..core.storage.store import Store
@@ -129,7 +130,7 @@ class SlackEdge:
         self.retry_after_seconds = retry_after_seconds
         self.escalation_channel = escalation_channel
         self.escalation_usergroup = escalation_usergroup
-        self._tasks: set[asyncio.Task] = set()
+        self.tasks = TaskTracker()   # clicks and App Home updates, handled after their ack
         self._http: aiohttp.ClientSession | None = None
         self._queue: asyncio.Queue | None = None
         self._write_in_place = store.engine.dialect.name == "sqlite"  # see write()
@@ -153,19 +154,17 @@ class SlackEdge:
 
     # -- background work -----------------------------------------------------------------
 
-    def spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str = "handling a Slack action") -> None:
+        self.tasks.spawn(coro, what)
 
     async def drain(self) -> None:
         """Wait until every queued message is answered and every background task is done."""
         while True:
             if self._queue is not None:
                 await self._queue.join()
-            if not self._tasks:
+            if not self.tasks.pending:  # checked right after the join: nothing can have queued more
                 return
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self.tasks.wait()
 
     async def close(self) -> None:
         await self.drain()

@@ -82,7 +82,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
                 await edge.written(str(Clicked.of(body).value.get("case_id") or ""))
                 await handler(body, client)
 
-            edge.spawn(_logged(handle()))
+            edge.spawn(handle())
         return listener
 
     app.action("syncmedic_fixed")(clicked(buttons.fixed))
@@ -110,16 +110,9 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
                              user in admin_users)
             await client.views_publish(user_id=user, view=view)
 
-        edge.spawn(_logged(publish()))
+        edge.spawn(publish(), "publishing the App Home")
 
     @app.error
     async def on_error(error: Exception) -> None:
         # The payload may hold a customer's message text: log the error, not the body.
         log.error("Slack listener failed: %s", type(error).__name__, exc_info=error)
-
-
-async def _logged(coro: Any) -> None:
-    try:
-        await coro
-    except Exception:  # noqa: BLE001 - a failed click must not kill the process
-        log.exception("handling a Slack action failed")

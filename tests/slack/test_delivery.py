@@ -317,3 +317,19 @@ async def test_the_web_api_client_logs_at_the_apps_level_so_replies_are_not_form
     client = bot.services.slack.clients.client
     assert client.logger.level == getattr(logging, level)
     assert bot.services.bolt.client.logger is client.logger  # bolt's per-request clients use it too
+
+
+async def test_drain_returns_when_a_click_task_finished_before_its_callbacks_ran(bot: BotClient):
+    """The state that made drain() (and close()) spin at 100% CPU: a spawned task is done, but
+    the loop has not yet run the callbacks its end scheduled."""
+    import asyncio
+
+    from tests.support import alarm
+
+    async def quick() -> None:
+        return None
+
+    bot.services.slack.spawn(quick())
+    await asyncio.sleep(0)  # quick() has run to its end; what its end scheduled runs after us
+    with alarm(2):
+        await bot.services.slack.drain()
