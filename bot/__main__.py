@@ -74,9 +74,7 @@ def _plain_id(value: object) -> object:
 
 def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
     core = _core(settings)
-    from .core.replies.render import Phrases
-
-    phrases = Phrases(settings.responses_dir)
+    phrases = core.phrases
     out = sys.stdout
     for batch in _input_batches(sys.stdin.fileno()):
         parsed = [_parse_line(raw, phrases) for raw in batch if raw.strip()]
@@ -94,24 +92,24 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     text = " ".join(args.text) if args.text else sys.stdin.read()
     core = _core(settings)
-    from .core.assistant import Message
+    from .core.desk import Desk
 
-    reply = core.assistant.handle(Message(text))
+    answer = Desk(core.engine).answer(text)
     if args.format == "json":
-        print(json.dumps(reply.answer.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     elif args.format == "slack":
-        print(json.dumps(core.renderer.slack(reply.answer), ensure_ascii=False, indent=2))
+        print(json.dumps(core.renderer.slack(answer), ensure_ascii=False, indent=2))
     elif args.format == "teams":
-        print(json.dumps(core.renderer.teams(reply.answer), ensure_ascii=False, indent=2))
+        print(json.dumps(core.renderer.teams(answer), ensure_ascii=False, indent=2))
     else:
-        sys.stdout.write(core.renderer.text(reply.answer))
+        sys.stdout.write(core.renderer.text(answer))
     return 0
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from .chat import run_chat
 
-    return run_chat(_core(settings, quiet=False), settings)
+    return run_chat(_core(settings, quiet=False))
 
 
 # -- train / evaluate --------------------------------------------------------------------
@@ -123,9 +121,9 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     progress = _progress(args.quiet)
     store = _existing_store(settings)
     if store is not None:
-        from .wiring import export_corrections
+        from .core.model.retrain import export_corrections
 
-        progress(f"exported {export_corrections(settings, store)} corrections from the database")
+        progress(f"exported {export_corrections(settings.training_dir, store)} corrections from the database")
     catalog = load_catalog(settings.intents_dir)
     progress(f"loaded {len(catalog.ids)} intents from {settings.intents_dir}")
     model, meta = build_and_save(catalog, settings.intents_dir, settings.training_dir, settings.model_dir, progress)

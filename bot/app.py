@@ -20,7 +20,6 @@ from aiohttp import web
 from .core.schedule.clockwork import Clockwork, DigestPlan, start_scheduler
 from .core.desk import Desk
 from .core.cases.followups import Followups
-from .core.replies.render import Phrases
 from .core.storage.store import Store
 from .core.storage.tables import utcnow
 from .core.schedule.timerules import BusinessHours, parse_clock, parse_days
@@ -72,7 +71,7 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
     from slack_bolt.async_app import AsyncApp
     from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
-    from .slack.buttons import Buttons
+    from .slack.buttons import Buttons, Escalation
     from .slack.clients import Installations, SingleWorkspace, make_client, set_sdk_log_level
     from .slack.edge import SlackEdge
     from .slack.handlers import register
@@ -100,19 +99,12 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
         client = slack_client or make_client(settings.slack_bot_token, settings.slack_api_base_url)
         bolt = AsyncApp(client=client, **common)
         clients = SingleWorkspace(client)
-    edge = SlackEdge(services.desk, services.core.renderer, Phrases(settings.responses_dir), services.store, clients,
+    edge = SlackEdge(services.desk, services.core.renderer, services.core.phrases, services.store, clients,
                      api_base_url=settings.slack_api_base_url, file_max_bytes=settings.slack_file_max_bytes,
-                     retry_after_seconds=settings.event_retry_after.total_seconds(),
-                     escalation_channel=settings.escalation_channel,
-                     escalation_usergroup=settings.escalation_usergroup)
-
-    def retrain() -> dict:
-        from .wiring import retrain as retrain_core
-
-        return retrain_core(settings, services.core, services.store)
-
-    hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
-    register(bolt, edge, Buttons(edge, settings.admin_users, retrain, hours, settings.digest_tz), settings.admin_users)
+                     retry_after_seconds=settings.event_retry_after.total_seconds())
+    buttons = Buttons(services.desk, edge.db, services.core.renderer, edge.say, edge.post,
+                      Escalation(settings.escalation_channel, settings.escalation_usergroup))
+    register(bolt, edge, buttons)
     services.slack, services.bolt = edge, bolt
 
 
@@ -157,22 +149,29 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
                    clock: Any = utcnow) -> Services:
     """Everything but the HTTP server: shared by `run` and the `scheduler` clock process."""
     followups = Followups(store, settings.followup_after, settings.followup_max)
-    desk = Desk(core.assistant, store, settings.escalate_after, followups, clock)
+
+    def retrain() -> dict:
+        from .wiring import retrain as retrain_core
+
+        return retrain_core(settings, core, store)
+
+    hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
+    desk = Desk(core.engine, store, followups=followups, escalate_after=settings.escalate_after, clock=clock,
+                hours=hours, default_tz=settings.digest_tz, admin_users=settings.admin_users, retrain=retrain)
     services = Services(settings, core, store, desk, followups)
     if settings.slack_mode:
         build_slack(settings, services, slack_client)
     if settings.teams_mode:
         from .teams import build_teams
 
-        services.teams = build_teams(settings, desk, core.renderer, store)
+        services.teams = build_teams(settings, desk, core.renderer, core.phrases, store)
     digest = None
     if settings.digest_channel or services.teams is not None:  # Teams: channels that said "digest here"
         digest = DigestPlan(parse_clock(settings.digest_time), settings.digest_tz, parse_days(settings.digest_days),
                             settings.digest_all_clear)
     services.clockwork = Clockwork(
         store, core.catalog, followups, services.notifiers(),
-        hours=BusinessHours.parse(settings.business_hours) if settings.business_hours else None,
-        digest=digest, default_tz=settings.digest_tz, clock=clock)
+        hours=hours, digest=digest, default_tz=settings.digest_tz, clock=clock)
     return services
 
 

@@ -1,13 +1,11 @@
-"""`python -m bot chat`: a terminal conversation, the simplest edge over the Assistant."""
+"""`python -m bot chat`: a terminal conversation, the simplest edge over the Desk."""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from .core.nlu.answers import Answer, AnswerKind
-from .core.assistant import Message
-from .core.replies.render import Phrases
-from .settings import Settings
+from .core.desk import Desk
 from .wiring import Core
 
 _FIXED = {"fixed", "fixed it", "it worked", "worked"}
@@ -17,9 +15,10 @@ _QUIT = {"quit", "exit", "bye", ":q"}
 _PERSON = {"person", "human", "none", "none of these"}
 
 
-def run_chat(core: Core, settings: Settings, read: Callable[[str], str] = input,
-             write: Callable[[str], None] = print) -> int:
-    phrases = Phrases(settings.responses_dir)
+def run_chat(core: Core, read: Callable[[str], str] = input, write: Callable[[str], None] = print,
+             desk: Desk | None = None) -> int:
+    phrases = core.phrases
+    desk = desk or Desk(core.engine)
     write(phrases("chat_welcome"))
     last: Answer | None = None
     last_text = ""
@@ -38,7 +37,7 @@ def run_chat(core: Core, settings: Settings, read: Callable[[str], str] = input,
             if not 1 <= n <= len(options):
                 write(phrases("chat_pick_range", count=len(options)))
                 continue
-            last = core.engine.answer_for(options[n - 1], last_text)
+            last = desk.answer_for(options[n - 1], last_text)
             options = []
             write(core.renderer.text(last))
             continue
@@ -61,7 +60,7 @@ def run_chat(core: Core, settings: Settings, read: Callable[[str], str] = input,
             write("\n".join([phrases("chat_not_this_menu"), *lines]))
             continue
         last_text = line
-        last = core.assistant.handle(Message(line, platform="cli")).answer
+        last = desk.answer(line)
         write(core.renderer.text(last).rstrip())
         if last.kind is AnswerKind.CHOICE:
             options = [f.intent for f in last.findings]

@@ -1,18 +1,15 @@
 """The terminal conversation, in process: run_chat takes its read and write functions.
 
-A stub assistant returns fixed CHOICE / OUT_OF_SCOPE answers so the follow-up replies are
+A stub desk returns fixed CHOICE / OUT_OF_SCOPE answers so the follow-up replies are
 tested without depending on what the model makes of a phrase."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import pytest
 
 from bot.chat import run_chat
 from bot.core.nlu.answers import Answer, AnswerKind, Finding, Scored
-from bot.core.assistant import Reply
-from bot.core.replies.render import Phrases
+from bot.core.desk import Desk
 
 CHOICE = Answer(AnswerKind.CHOICE, "pending_products_tax_rule", 0.45, (Scored("sale_cogs_pending", 0.41),), {},
                 (Finding("pending_products_tax_rule", 0.45), Finding("sale_cogs_pending", 0.41)))
@@ -20,17 +17,19 @@ OUT_OF_SCOPE = Answer(AnswerKind.OUT_OF_SCOPE, "out_of_scope", 0.9,
                       (Scored("qbo_disconnected", 0.05), Scored("unauthorized_401", 0.03)))
 
 
-class FixedAssistant:
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
+class FixedDesk(Desk):
+    """The real desk, except that every message gets the same answer."""
 
-    def handle(self, message) -> Reply:
-        return Reply(self.answer)
+    def __init__(self, core, answer: Answer) -> None:
+        super().__init__(core.engine)
+        self.fixed_answer = answer
+
+    def answer(self, text: str) -> Answer:
+        return self.fixed_answer
 
 
 def converse(core, settings, lines: list[str], answer: Answer | None = None) -> list[str]:
-    if answer is not None:
-        core = dataclasses.replace(core, assistant=FixedAssistant(answer))
+    desk = FixedDesk(core, answer) if answer is not None else None
     pending = list(lines)
     said: list[str] = []
 
@@ -39,13 +38,13 @@ def converse(core, settings, lines: list[str], answer: Answer | None = None) -> 
             raise EOFError
         return pending.pop(0)
 
-    assert run_chat(core, settings, read=read, write=said.append) == 0
+    assert run_chat(core, read=read, write=said.append, desk=desk) == 0
     return said
 
 
 @pytest.fixture(scope="module")
-def phrases(settings):
-    return Phrases(settings.responses_dir)
+def phrases(core):
+    return core.phrases
 
 
 def test_picking_a_number_after_a_choice(core, settings):

@@ -10,9 +10,10 @@ import json
 import pytest
 
 from bot.core.replies.render import Phrases
+from bot.wiring import channel_formats
 from tests.support import PROJECT_ROOT, current_model_dir, run_bot, strict_json, strings
 
-PHRASES = Phrases(PROJECT_ROOT / "responses")
+PHRASES = Phrases(PROJECT_ROOT / "responses", channel_formats())
 BILL = 'Bill "BILL-7731" has not been exported to QuickBooks'
 
 

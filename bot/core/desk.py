@@ -1,36 +1,45 @@
-"""The help desk: answers wrapped in cases, and what users' button clicks do to them.
+"""The help desk: the one entry point of the core, for messages and for clicks.
 
-Platform-free. Slack, Teams and the sandbox translate their payloads into these calls and
-the results back into their own messages.
+A message comes in as text (and where it came from) and goes out as an Answer, with the case
+it opens. A click comes in as a Click and goes out as an Outcome (bot/core/outcomes.py). Every
+rule about what a click may do lives here, once, for Slack, Teams, the sandbox and the CLI:
+- a case is touched only by clicks from its own platform and workspace;
+- each button counts once per message it is on (a database constraint: a double click, or
+  the same click delivered twice, changes nothing the second time);
+- "Still failing" a second time (ESCALATE_AFTER) hands the case to a person; before that it
+  schedules one more check-in and offers related topics;
+- a snooze comes back in the user's own zone, an hour later or the next working morning;
+- only ADMIN_USERS retrain the model; when ADMIN_USERS is set only they configure channels.
+
+The Desk is synchronous (it reads and writes the database); edges call it off their event
+loop. It never talks to Slack or Teams: the edges post what the Outcome says.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
-
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
-from .nlu.answers import Answer, AnswerKind
-from .assistant import Assistant, Message
+from .cases.digest import Digest, build_digest, resolve_group
 from .cases.followups import Followups
+from .nlu.answers import Answer, AnswerKind
+from .nlu.catalog import Catalog
+from .nlu.engine import Engine
+from .outcomes import Click, Outcome, Result, Where
+from .schedule.timerules import BusinessHours, tomorrow_morning, zone
 from .storage.store import Store
-from .storage.tables import ESCALATED, Case, Change, utcnow
+from .storage.tables import ESCALATED, RESOLVED, Case, utcnow
+
+log = logging.getLogger(__name__)
 
 # Answers worth tracking until someone says the sync works again.
 TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a message came from and where the answer goes."""
-
-    platform: str
-    workspace: str
-    channel: str
-    thread: str      # the thread to answer in ("" = not threaded)
-    message: str     # the user's message id / ts
-    user: str
+RELATED_SHOWN = 3
+SNOOZES = ("hour", "tomorrow")
+MARKER_CHARS = 64  # events.message, where the once-only markers of caseless clicks are kept
 
 
 @dataclass(frozen=True)
@@ -39,33 +48,53 @@ class Diagnosed:
     case: Case | None
 
 
-@dataclass(frozen=True)
-class Failing:
-    change: Change
-    escalate_now: bool
-
-
 class Desk:
-    def __init__(self, assistant: Assistant, store: Store, escalate_after: int = 2,
-                 followups: Followups | None = None, clock: Callable[[], datetime] = utcnow) -> None:
-        self.assistant = assistant
-        self.store = store
-        self.escalate_after = escalate_after
+    def __init__(self, engine: Engine, store: Store | None = None, *, followups: Followups | None = None,
+                 escalate_after: int = 2, clock: Callable[[], datetime] = utcnow,
+                 hours: BusinessHours | None = None, default_tz: str = "UTC",
+                 admin_users: frozenset[str] = frozenset(), retrain: Callable[[], dict] | None = None) -> None:
+        """`store` may be None for edges that only answer messages (the CLI's `ask`)."""
+        self.engine = engine
+        self._store = store
         self.followups = followups
+        self.escalate_after = escalate_after
         self.clock = clock
+        self.hours = hours
+        self.default_tz = default_tz  # when neither the platform nor the case knows the user's zone
+        self.admin_users = admin_users
+        self._retrain = retrain
 
     @property
-    def catalog(self):
-        return self.assistant.engine.catalog
+    def catalog(self) -> Catalog:
+        return self.engine.catalog
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("this Desk has no database: it can answer messages, not clicks")
+        return self._store
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def answer(self, text: str) -> Answer:
+        return self.engine.diagnose(text)
 
     def answer_many(self, texts: list[str]) -> list[Answer]:
-        """What each message is: the model's work, no database."""
-        return [reply.answer for reply in self.assistant.handle_many([Message(t) for t in texts])]
+        """What each message is: one model call for all of them, no database."""
+        return self.engine.diagnose_many(texts)
+
+    def answer_for(self, intent: str, text: str = "") -> Answer:
+        """The answer for an intent someone chose, with the specifics of `text`."""
+        return self.engine.answer_for(intent, text)
 
     def plan_cases(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
-        """The case each answer worth tracking opens, planned but not written: the caller
-        writes it once its answer is posted (Store.answered, with followup_due())."""
-        tracked, specs = self._case_specs(items, answers)
+        """The case each answer worth tracking opens, planned but not written: the caller writes
+        it once its answer is posted (Store.answered, with followup_due())."""
+        tracked = [i for i, answer in enumerate(answers) if answer.kind in TRACKED]
+        specs = [dict(platform=w.platform, workspace=w.workspace, channel=w.channel, thread=w.thread,
+                      message=w.message, user=w.user, intent=answers[i].intent, confidence=answers[i].confidence,
+                      entities=answers[i].entities, question=items[i][0])
+                 for i in tracked for w in [items[i][1]]]
         cases = dict(zip(tracked, self.store.new_cases(specs)))
         return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
 
@@ -73,39 +102,177 @@ class Desk:
         """When a new case's first check-in is due (None: no check-ins)."""
         return self.clock() + self.followups.after if self.followups is not None else None
 
-    @staticmethod
-    def _case_specs(items: list[tuple[str, Where]], answers: list[Answer]) -> tuple[list[int], list[dict]]:
-        tracked = [i for i, answer in enumerate(answers) if answer.kind in TRACKED]
-        specs = [dict(platform=w.platform, workspace=w.workspace, channel=w.channel, thread=w.thread,
-                      message=w.message, user=w.user, intent=answers[i].intent, confidence=answers[i].confidence,
-                      entities=answers[i].entities, question=items[i][0])
-                 for i in tracked for w in [items[i][1]]]
-        return tracked, specs
+    def reply_posted(self, case_id: str, ref: str) -> None:
+        """The case's answer is now the message `ref` (a re-answer after a choice)."""
+        if case_id and ref:
+            self.store.set_reply_ref(case_id, ref)
 
-    def fixed(self, case_id: str, user: str, source: str) -> Change:
-        return self.store.resolve(case_id, user, source)
+    # -- clicks on an answer -------------------------------------------------------------------
 
-    def still_failing(self, case_id: str, user: str, source: str) -> Failing:
-        change = self.store.still_failing(case_id, user, source, self.escalate_after)
-        escalate_now = bool(change.changed and change.case and change.case.status == ESCALATED
-                            and change.case.failing_count == self.escalate_after)
-        if change.changed and not escalate_now and self.followups is not None:
-            self.followups.schedule(case_id, self.clock())  # ask once more later
-        return Failing(change, escalate_now)
+    def _case(self, click: Click) -> Case | None:
+        """The click's case, if it is one of this platform's and workspace's."""
+        case = self.store.get_case(click.case_id) if click.case_id else None
+        if case is None or case.platform != click.platform or case.workspace != click.workspace:
+            return None
+        return case
 
-    def snooze(self, case_id: str, until: datetime) -> bool:
-        case = self.store.get_case(case_id)
-        if case is None or case.status == "resolved" or self.followups is None:
-            return False
-        return self.followups.snooze_until(case_id, until) is not None
+    def _once(self, click: Click, what: str) -> bool:
+        """For clicks with no case to hold their state: True the first time `what` is done on
+        this message (kept as a finished event, unique like every delivery)."""
+        key = f"{what}:{click.source}"
+        if len(key) > MARKER_CHARS:
+            key = "h_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+        return self.store.mark_once(click.platform, click.workspace, click.channel, key, what)
 
-    def escalate(self, case_id: str, user: str, source: str) -> Change:
-        return self.store.escalate(case_id, user, source)
+    def fixed(self, click: Click) -> Outcome:
+        """"Fixed it": the case is resolved (no more check-ins)."""
+        if self._case(click) is None:
+            return Outcome(Result.EXPIRED)
+        change = self.store.resolve(click.case_id, click.user, click.source)
+        if change.case is None:
+            return Outcome(Result.EXPIRED)
+        return Outcome(Result.DONE if change.changed else Result.ALREADY, change.case)
 
-    def choose(self, case_id: str | None, intent: str, user: str, source: str, text: str = "") -> tuple[Change | None, Answer]:
-        """The user picked the intent; re-answer with it and remember the correction."""
-        if intent not in self.catalog:
-            raise KeyError(intent)
-        change = self.store.reclassify(case_id, intent, user, source) if case_id else None
-        question = text or (change.case.question if change and change.case and change.case.question else "")
-        return change, self.assistant.engine.answer_for(intent, question)
+    def still_failing(self, click: Click) -> Outcome:
+        """"Still failing": counted once per message. The ESCALATE_AFTER-th time the case goes to a
+        person (`escalate`); before that one more check-in is planned and related topics offered."""
+        if self._case(click) is None:
+            return Outcome(Result.EXPIRED)
+        change = self.store.still_failing(click.case_id, click.user, click.source, self.escalate_after)
+        case = change.case
+        if case is None:
+            return Outcome(Result.EXPIRED)
+        if not change.changed:
+            return Outcome(Result.ALREADY, case)
+        escalate = case.status == ESCALATED and case.failing_count == self.escalate_after
+        if not escalate and self.followups is not None:
+            self.followups.schedule(case.id, self.clock())  # ask once more later
+        return Outcome(Result.DONE, case, escalate=escalate, related=self._related(case.intent),
+                       count=case.failing_count)
+
+    def escalate(self, click: Click) -> Outcome:
+        """"Ask a person": the case (or, on an answer without one, the message) goes to a person once."""
+        if click.case_id:
+            if self._case(click) is None:
+                return Outcome(Result.EXPIRED)
+            change = self.store.escalate(click.case_id, click.user, click.source)
+            if change.case is None:
+                return Outcome(Result.EXPIRED)
+            if not change.changed:
+                return Outcome(Result.ALREADY, change.case)
+            return Outcome(Result.DONE, change.case, escalate=True)
+        if not self._once(click, "escalate"):
+            return Outcome(Result.ALREADY)
+        return Outcome(Result.DONE, escalate=True)
+
+    def not_this(self, click: Click) -> Outcome:
+        """"Not this": the problems to pick from instead."""
+        if click.case_id and self._case(click) is None:
+            return Outcome(Result.EXPIRED)
+        return Outcome(Result.DONE, choices=tuple(i.id for i in self.catalog.problems))
+
+    def choose(self, click: Click, text: str = "") -> Outcome:
+        """A topic picked ("This one", "Show fix", the "Not this" menu): its answer, with the
+        specifics of the question. With a case the case takes the intent and the choice is kept
+        as a correction for training; each intent counts once per message."""
+        if click.intent not in self.catalog:
+            return Outcome(Result.INVALID)
+        if click.case_id:
+            if self._case(click) is None:
+                return Outcome(Result.EXPIRED)
+            change = self.store.reclassify(click.case_id, click.intent, click.user, click.source)
+            if change.case is None:
+                return Outcome(Result.EXPIRED)
+            if not change.changed:
+                return Outcome(Result.ALREADY, change.case)
+            question = text or change.case.question or ""
+            return Outcome(Result.DONE, change.case, answer=self.engine.answer_for(click.intent, question))
+        if not self._once(click, f"choose:{click.intent}"):
+            return Outcome(Result.ALREADY)
+        return Outcome(Result.DONE, answer=self.engine.answer_for(click.intent, text))
+
+    def help(self, click: Click) -> Outcome:
+        """"What can you do?"."""
+        return Outcome(Result.DONE, answer=self.engine.answer_for("help"))
+
+    # -- clicks on a check-in ---------------------------------------------------------------------
+
+    def snooze(self, click: Click, until: str, tz: str | None = None) -> Outcome:
+        """"Snooze": the check-in comes back an hour from now (`until="hour"`) or the user's next
+        working morning (`"tomorrow"`), in the zone the platform reports (`tz`), else the one
+        the case knows, else DIGEST_TZ. Once per check-in message."""
+        if until not in SNOOZES:
+            return Outcome(Result.INVALID)
+        case = self._case(click)
+        if case is None:
+            return Outcome(Result.EXPIRED)
+        if case.status == RESOLVED or self.followups is None:
+            return Outcome(Result.ALREADY, case)
+        if not self.store.snoozed(case.id, click.user, click.source).changed:
+            return Outcome(Result.ALREADY, case)
+        if tz and tz != case.user_tz:
+            self.store.set_user_tz(case.id, tz)
+        where = zone(tz or case.user_tz, self.default_tz)
+        now = self.clock()
+        when = now + timedelta(hours=1) if until == "hour" else tomorrow_morning(now, where, self.hours)
+        if self.followups.snooze_until(case.id, when) is None:
+            return Outcome(Result.UNAVAILABLE, case)  # no check-ins left for this case
+        return Outcome(Result.DONE, case, until=when, zone=where)
+
+    # -- clicks on the digest ------------------------------------------------------------------------
+
+    def show_fix(self, click: Click) -> Outcome:
+        """A digest group's "Show the fix"."""
+        if click.intent not in self.catalog:
+            return Outcome(Result.INVALID)
+        return Outcome(Result.DONE, answer=self.engine.answer_for(click.intent))
+
+    def resolve_group(self, click: Click) -> Outcome:
+        """A digest group's "Mark all resolved": every open sync error and case with that cause."""
+        if click.intent not in self.catalog:
+            return Outcome(Result.INVALID)
+        count = resolve_group(self.store, click.intent, self.clock())
+        return Outcome(Result.DONE if count else Result.ALREADY, count=count)
+
+    def digest(self) -> Digest:
+        """The digest as it stands now."""
+        return build_digest(self.store, self.catalog, self.clock())
+
+    # -- people -----------------------------------------------------------------------------------
+
+    def open_cases(self, platform: str, workspace: str, user: str) -> list[Case]:
+        return self.store.open_cases_for(platform, workspace, user)
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.admin_users
+
+    def may_configure(self, user: str) -> bool:
+        """Whether `user` may point digests and escalations at a channel: anyone until
+        ADMIN_USERS is set, then only those admins."""
+        return not self.admin_users or self.is_admin(user)
+
+    def can_retrain(self, user: str) -> Result:
+        """DONE when `user` may retrain now; REFUSED for a non-admin (checked on every click, not
+        only when drawing the button); UNAVAILABLE when this process cannot retrain."""
+        if not self.is_admin(user):
+            log.warning("non-admin %s tried to retrain", user)
+            return Result.REFUSED
+        return Result.UNAVAILABLE if self._retrain is None else Result.DONE
+
+    def retrain(self, user: str) -> Outcome:
+        """The admin's "Retrain the model": corrections exported, model rebuilt and swapped in.
+        Slow (tens of seconds): call it off the event loop."""
+        allowed = self.can_retrain(user)
+        if allowed is not Result.DONE:
+            return Outcome(allowed)
+        assert self._retrain is not None
+        try:
+            meta = self._retrain()
+        except Exception:  # noqa: BLE001 - the previous model stays in use
+            log.exception("retraining failed")
+            return Outcome(Result.FAILED)
+        return Outcome(Result.DONE, details=dict(meta))
+
+    def _related(self, intent: str) -> tuple[str, ...]:
+        return self.catalog[intent].related[:RELATED_SHOWN] if intent in self.catalog else ()
+

@@ -24,14 +24,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..core.nlu.answers import Answer
-from ..core.desk import Desk, Where
+from ..core.desk import Desk
+from ..core.outcomes import Where
 from ..delivery.groupcommit import GroupCommit
 from ..delivery.leases import Leases
 from ..delivery.tasks import TaskTracker
-from ..core.replies.render import Phrases, Renderer, Safe, slack_escape
+from ..core.replies.render import Phrases, Renderer, Safe
 from ..core.storage.sqlite import WriterBusy, no_wait
 from ..core.storage.store import Store
 from . import translate as tr
+from .format import slack_escape
 from .clients import ClientProvider
 from .files import allowed_hosts, read_file
 
@@ -51,39 +53,6 @@ STRAGGLER_S = 1.0              # a reply not back this long after its batch's la
 CASE_WRITE_WAIT_S = 30.0       # the longest a click waits for its case to be written here (see written())
 CASE_ELSEWHERE_WAIT_S = 3.0    # ...and for one another process is writing
 CASE_POLL_S = 0.1
-
-
-@dataclass(frozen=True)
-class Clicked:
-    """The parts of a block_actions payload the handlers need."""
-
-    team: str
-    user: str
-    channel: str
-    message_ts: str
-    thread: str
-    blocks: list[dict[str, Any]]
-    value: dict[str, str]
-    ephemeral: bool = False     # a private answer (slash command outside the bot's channels)
-    response_url: str = ""
-
-    @classmethod
-    def of(cls, body: dict[str, Any]) -> "Clicked":
-        action = (body.get("actions") or [{}])[0]
-        message = body.get("message") or {}
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-        message_ts = container.get("message_ts") or message.get("ts", "")
-        in_dm = channel.startswith("D")
-        thread = message.get("thread_ts") or ("" if in_dm else message_ts)
-        value = tr.action_value(action.get("value"))
-        if action.get("type") == "static_select":
-            value = {"intent": (action.get("selected_option") or {}).get("value", ""),
-                     "case_id": (action.get("block_id") or "").partition(":")[2]}
-        return cls(team=(body.get("team") or {}).get("id", ""), user=(body.get("user") or {}).get("id", ""),
-                   channel=channel, message_ts=message_ts, thread=thread, blocks=message.get("blocks") or [],
-                   value=value, ephemeral=bool(container.get("is_ephemeral")),
-                   response_url=body.get("response_url") or "")
 
 
 def _not_delivered(result: Any) -> bool:
@@ -118,8 +87,7 @@ class _BatchOutcomes:
 
 class SlackEdge:
     def __init__(self, desk: Desk, renderer: Renderer, phrases: Phrases, store: Store, clients: ClientProvider,
-                 *, api_base_url: str, file_max_bytes: int, retry_after_seconds: float,
-                 escalation_channel: str | None = None, escalation_usergroup: str | None = None) -> None:
+                 *, api_base_url: str, file_max_bytes: int, retry_after_seconds: float) -> None:
         self.desk = desk
         self.renderer = renderer
         self.phrases = phrases
@@ -128,8 +96,6 @@ class SlackEdge:
         self.file_hosts = allowed_hosts(api_base_url)
         self.file_max_bytes = file_max_bytes
         self.retry_after_seconds = retry_after_seconds
-        self.escalation_channel = escalation_channel
-        self.escalation_usergroup = escalation_usergroup
         self.tasks = TaskTracker()   # clicks and App Home updates, handled after their ack
         self._http: aiohttp.ClientSession | None = None
         self._queue: asyncio.Queue | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from slack_bolt.async_app import AsyncApp
@@ -17,7 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import translate as tr
 from .buttons import Buttons
-from .edge import Clicked, SlackEdge
+from .edge import SlackEdge
+from .translate import Clicked
 from .home import home_view
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ COMMAND = "/syncmedic"
 SHORTCUT = "diagnose_message"
 
 
-def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: frozenset[str]) -> None:
+def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
     store = edge.store
+    desk = edge.desk
 
     @app.event("app_mention")
     async def on_mention(body: dict, event: dict, context: Any) -> None:
@@ -105,9 +106,8 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
 
         async def publish() -> None:
             user = event.get("user", "")
-            cases = await edge.db(store.open_cases_for, "slack", context.team_id or "", user)
-            view = home_view(cases, edge.desk.catalog.title, edge.say, datetime.now(timezone.utc),
-                             user in admin_users)
+            cases = await edge.db(desk.open_cases, "slack", context.team_id or "", user)
+            view = home_view(cases, desk.catalog.title, edge.say, desk.clock(), desk.is_admin(user))
             await client.views_publish(user_id=user, view=view)
 
         edge.spawn(publish(), "publishing the App Home")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.nlu.answers import Answer
+from ..core.outcomes import Click
 
 METADATA_EVENT = "sync_diagnosis"
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]{0,80})?>")
@@ -83,6 +84,46 @@ def work_from_event(body: dict[str, Any], event: dict[str, Any], bot_user_id: st
         text=strip_mentions(event.get("text") or "", bot_user_id),
         files=files[:5],
     )
+
+
+@dataclass(frozen=True)
+class Clicked:
+    """The parts of a block_actions payload the buttons need."""
+
+    team: str
+    user: str
+    channel: str
+    message_ts: str
+    thread: str
+    blocks: list[dict[str, Any]]
+    value: dict[str, str]       # the case and intent the button carries
+    raw_value: str = ""         # the button's value as sent (digest buttons carry a bare intent)
+    ephemeral: bool = False     # a private answer (slash command outside the bot's channels)
+    response_url: str = ""
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> "Clicked":
+        action = (body.get("actions") or [{}])[0]
+        message = body.get("message") or {}
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+        message_ts = container.get("message_ts") or message.get("ts", "")
+        in_dm = channel.startswith("D")
+        thread = message.get("thread_ts") or ("" if in_dm else message_ts)
+        raw = action.get("value") if isinstance(action.get("value"), str) else ""
+        value = action_value(raw)
+        if action.get("type") == "static_select":
+            value = {"intent": str((action.get("selected_option") or {}).get("value", "")),
+                     "case_id": str(action.get("block_id") or "").partition(":")[2]}
+        return cls(team=(body.get("team") or {}).get("id", ""), user=(body.get("user") or {}).get("id", ""),
+                   channel=channel, message_ts=message_ts, thread=thread, blocks=message.get("blocks") or [],
+                   value=value, raw_value=raw, ephemeral=bool(container.get("is_ephemeral")),
+                   response_url=body.get("response_url") or "")
+
+    def click(self, intent: str | None = None) -> Click:
+        """The click for the Desk (`intent` overrides the button's, for buttons that carry a bare one)."""
+        return Click("slack", self.team, self.channel, self.user, self.message_ts, self.value.get("case_id", ""),
+                     self.value.get("intent", "") if intent is None else intent)
 
 
 def metadata(case_id: str | None, answer: Answer) -> dict[str, Any]:

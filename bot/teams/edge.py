@@ -1,6 +1,6 @@
 """The Teams edge: the agent the SDK's CloudAdapter runs for every activity posted to
 /api/messages. Messages are answered through the platform-free Desk; card clicks go to
-CardActions.
+CardActions (bot/teams/actions.py), which the edge hands its collaborators.
 
 Delivery guarantees: a message is recorded in the database (unique per tenant, conversation
 and activity id) before it is answered, so a redelivered activity is answered once. The
@@ -29,8 +29,8 @@ from ..delivery.leases import Leases
 from ..core.replies.render import Phrases, Renderer
 from ..core.storage.store import Store
 from ..core.storage.tables import USER_TZ_CHARS
-from ..core.schedule.timerules import BusinessHours
 from . import translate as tr
+from .actions import CardActions
 from .connector import ConversationGone, with_retries
 from .conversations import Conversations
 from .hosting import Hosting
@@ -41,20 +41,14 @@ TARGETS_TTL = 30.0  # seconds a process trusts its cached list of digest targets
 
 class TeamsEdge:
     def __init__(self, desk: Desk, renderer: Renderer, phrases: Phrases, store: Store, hosting: Hosting, *,
-                 default_tz: str = "UTC", hours: BusinessHours | None = None,
-                 admin_users: frozenset[str] = frozenset(), retry_after_seconds: float = 60.0) -> None:
-        from .actions import CardActions
-
+                 retry_after_seconds: float = 60.0) -> None:
         self.desk = desk
         self.renderer = renderer
         self.phrases = phrases
         self.store = store
         self.hosting = hosting
         self.conversations = Conversations(store)
-        self.default_tz = default_tz
-        self.hours = hours
-        self.admin_users = admin_users  # when set, only they may say "digest here" and the like
-        self.actions = CardActions(self)
+        self.actions = CardActions(desk, renderer, self.say, self.reply, hosting, self.conversations)
         self.retry_after_seconds = retry_after_seconds
         self.leases = Leases(partial(self.db, self.store.renew_events), retry_after_seconds)
         self._digest_targets: list[str] | None = None
@@ -173,7 +167,7 @@ class TeamsEdge:
         await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due())
 
     async def _command(self, command: str, incoming: tr.Incoming) -> str:
-        if self.admin_users and incoming.user not in self.admin_users:
+        if not self.desk.may_configure(incoming.user):
             return self.say("teams_admin_only")
         what = "digest" if command.startswith("digest") else "escalation"
         await self.db(self.conversations.set_target, incoming.conversation.key, what, command.endswith("_here"))

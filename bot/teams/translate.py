@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.nlu.answers import Answer
-from ..core.desk import Where
+from ..core.outcomes import Click, Where
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"
@@ -209,6 +209,12 @@ class Action:
     @property
     def intent(self) -> str:
         return self.data.get("intent", "")
+
+    def click(self) -> Click:
+        """The click for the Desk: on the card `reply_to`, in this tenant and conversation."""
+        conv = self.incoming.conversation
+        return Click("teams", conv.tenant, conv.key, self.incoming.user, self.incoming.reply_to, self.case_id,
+                     self.intent)
 
 
 def read_action(activity: dict[str, Any]) -> Action | None:

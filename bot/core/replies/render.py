@@ -1,17 +1,18 @@
-"""Turning an Answer into words for a channel: Slack Block Kit, Teams Adaptive Card, plain text.
+"""Turning an Answer into words for a channel: one layout per channel in responses/ (slack/,
+teams/, text/), each a jinja template that builds the message as data.
 
-The words live in responses/ (layout templates per channel) and intents/ (each intent's
-title, causes and steps, written once). Knowledge-base text is itself a small jinja
-template whose slots (`{{ product|em("the product") }}`) are filled with what the user's
-message said. Anything that came from a user is escaped for the channel it goes to, by that
-channel's own escape function, before any template sees it.
+The words live in responses/ (layouts, phrases.yaml) and intents/ (each intent's title, causes
+and steps, written once). Knowledge-base text is itself a small jinja template whose slots
+(`{{ product|em("the product") }}`) are filled with what the user's message said. Anything that
+came from a user is escaped for the channel it goes to, by that channel's own escape function
+(its ChannelFormat, handed in by whoever builds the core), before any template sees it; the same
+format fits the rendered message to the channel's limits.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,50 +23,10 @@ from markupsafe import Markup
 from ..nlu.answers import Answer, Finding
 from ..nlu.catalog import OUT_OF_SCOPE, Catalog
 from ..nlu.text import one_line
+from .formats import ChannelFormat
 
-# Slack's documented limits for a message posted with chat.postMessage.
-SLACK_MAX_BLOCKS = 50
-SLACK_SECTION_CHARS = 3000
-SLACK_HEADER_CHARS = 150
-SLACK_BUTTON_CHARS = 75
-SLACK_FALLBACK_CHARS = 3000
-# Teams refuses activities over about 28 KB; stay well inside it.
-TEAMS_TEXT_CHARS = 4000
 EVIDENCE_CHARS = 200
 KB_MEMO_SIZE = 4096  # rendered knowledge-base snippets kept (see Renderer.kb_text)
-
-
-def slack_escape(text: str) -> str:
-    """Slack's three control characters; this is what stops `<!channel>` from pinging."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-_TEAMS_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
-_TEAMS_LINE_START = re.compile(r"(?m)^(\s{0,3})([-=]|\d{1,9}[.)])")
-
-
-def teams_escape(text: str) -> str:
-    """Backslash-escape the CommonMark subset Adaptive Cards render, so user text stays literal."""
-    text = _TEAMS_SPECIAL.sub(r"\\\1", text)
-    return _TEAMS_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-
-
-def text_escape(text: str) -> str:
-    return text
-
-
-@dataclass(frozen=True)
-class Channel:
-    name: str
-    escape: Callable[[str], str]
-    bold: Callable[[str], str]
-
-
-CHANNELS = {
-    "slack": Channel("slack", slack_escape, lambda s: f"*{s}*" if s else s),
-    "teams": Channel("teams", teams_escape, lambda s: f"**{s}**" if s else s),
-    "text": Channel("text", text_escape, lambda s: s),
-}
 
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
 
@@ -74,7 +35,7 @@ class Safe(str):
     """Already escaped for the channel; finalize lets it through untouched."""
 
 
-def _kb_environment(channel: Channel) -> Environment:
+def _kb_environment(channel: ChannelFormat) -> Environment:
     def finalize(value: Any) -> str:
         if isinstance(value, Safe):
             return value
@@ -134,8 +95,9 @@ def _tojson(context: Context, value: Any) -> str:
 class Renderer:
     """Renders answers for each channel from responses/ and the catalog."""
 
-    def __init__(self, catalog: Catalog, responses_dir: Path) -> None:
+    def __init__(self, catalog: Catalog, responses_dir: Path, formats: dict[str, ChannelFormat]) -> None:
         self.catalog = catalog
+        self.formats = formats
         self._layout = Environment(
             loader=FileSystemLoader(str(responses_dir)),
             extensions=["jinja2.ext.do"],
@@ -152,7 +114,7 @@ class Renderer:
         # Lists as lines: plain Python, called directly (a jinja macro costs more than the text it makes).
         self._layout.filters["bullets"] = lambda items, mark: "\n".join(f"{mark}{item}" for item in items)
         self._layout.filters["numbered"] = lambda items: "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
-        self._kb_envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
+        self._kb_envs = {name: _kb_environment(ch) for name, ch in formats.items()}
         self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
         self._kb_rendered: dict[tuple, str] = {}
 
@@ -181,6 +143,10 @@ class Renderer:
             raise ValueError(f"{name} produced {len(sink)} results, not one")
         return sink[0]
 
+    def layout(self, channel: str, name: str, ctx: dict[str, Any]) -> Any:
+        """What responses/<channel>/<name>.json.j2 builds from `ctx`, fitted to the channel."""
+        return self.formats[channel].fit(self._data(f"{channel}/{name}.json.j2", ctx))
+
     def kb_text(self, channel: str, source: str, entities: dict[str, str]) -> str:
         key = (channel, source)
         compiled = self._kb_cache.get(key)
@@ -202,7 +168,7 @@ class Renderer:
         return text
 
     def finding_view(self, channel: str, finding: Finding) -> dict[str, Any]:
-        ch = CHANNELS[channel]
+        ch = self.formats[channel]
         intent = self.catalog[finding.intent]
         values = finding.entities
 
@@ -251,13 +217,11 @@ class Renderer:
 
     def slack(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
         """{"text": notification fallback, "blocks": [...]} within Slack's limits."""
-        payload = self._data("slack/answer.json.j2", self.context("slack", answer, case_id))
-        return fit_slack(payload)
+        return self.layout("slack", "answer", self.context("slack", answer, case_id))
 
     def teams(self, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
         """An Adaptive Card (the attachment content)."""
-        card = self._data("teams/answer.json.j2", self.context("teams", answer, case_id))
-        return fit_teams(card)
+        return self.layout("teams", "answer", self.context("teams", answer, case_id))
 
     def text(self, answer: Answer, case_id: str | None = None) -> str:
         return self._layout.get_template("text/answer.txt.j2").render(
@@ -271,22 +235,20 @@ class Renderer:
                "data": {"case_id": case_id, "intent": intent}}
         if channel == "text":
             return self._layout.get_template("text/checkin.txt.j2").render(ctx).strip()
-        rendered = self._data(f"{channel}/checkin.json.j2", ctx)
-        return fit_slack(rendered) if channel == "slack" else rendered
+        return self.layout(channel, "checkin", ctx)
 
     def digest(self, channel: str, digest: Any, max_groups: int | None = None) -> Any:
         """The daily digest for `channel`; Slack shows at most 22 groups (2 blocks each, 50 in all)."""
         if max_groups is None:
             max_groups = 22 if channel == "slack" else 40
-        groups = [{"intent": g.intent, "title": g.title, "count": g.count, "shown": [CHANNELS[channel].escape(r) for r in g.shown],
+        groups = [{"intent": g.intent, "title": g.title, "count": g.count, "shown": [self.formats[channel].escape(r) for r in g.shown],
                    "more": g.more, "summary": self.kb_text(channel, g.summary, {}),
                    "age": age_text(g.oldest, digest.generated_at)} for g in digest.groups]
         ctx = {"total": digest.total, "groups": groups[:max_groups], "hidden_groups": max(0, len(groups) - max_groups),
                "generated": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
         if channel == "text":
             return self._layout.get_template("text/digest.txt.j2").render(ctx).strip() + "\n"
-        rendered = self._data(f"{channel}/digest.json.j2", ctx)
-        return fit_slack(rendered) if channel == "slack" else fit_teams(rendered)
+        return self.layout(channel, "digest", ctx)
 
 
 def age_text(since: Any, now: Any) -> str:
@@ -301,52 +263,14 @@ def age_text(since: Any, now: Any) -> str:
     return f"{minutes} minutes" if minutes != 1 else "1 minute"
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
-
-
-def fit_slack(payload: dict[str, Any]) -> dict[str, Any]:
-    """Enforce Block Kit limits: block count, section/header/button lengths, fallback text."""
-    blocks = payload.get("blocks", [])
-    for block in blocks:
-        if block["type"] == "section":
-            block["text"]["text"] = _cut(block["text"]["text"], SLACK_SECTION_CHARS)
-        elif block["type"] == "header":
-            block["text"]["text"] = _cut(block["text"]["text"], SLACK_HEADER_CHARS)
-        elif block["type"] == "context":
-            for el in block["elements"]:
-                el["text"] = _cut(el["text"], SLACK_SECTION_CHARS)
-        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
-            if el.get("type") == "button":
-                el["text"]["text"] = _cut(el["text"]["text"], SLACK_BUTTON_CHARS)
-    if len(blocks) > SLACK_MAX_BLOCKS:
-        # Keep the buttons: they are how the user tells us whether the fix worked.
-        tail = [b for b in blocks[-2:] if b["type"] == "actions"]
-        blocks = blocks[: SLACK_MAX_BLOCKS - len(tail)] + tail
-    payload["blocks"] = blocks
-    payload["text"] = _cut(payload.get("text", ""), SLACK_FALLBACK_CHARS)
-    return payload
-
-
-def fit_teams(card: dict[str, Any]) -> dict[str, Any]:
-    def walk(items: list[dict[str, Any]]) -> None:
-        for item in items:
-            if item.get("type") == "TextBlock":
-                item["text"] = _cut(item["text"], TEAMS_TEXT_CHARS)
-            walk(item.get("items", []))
-
-    walk(card.get("body", []))
-    return card
-
-
 class Phrases:
     """Fixed phrases from responses/phrases.yaml, rendered and escaped for a channel."""
 
-    def __init__(self, responses_dir: Path) -> None:
+    def __init__(self, responses_dir: Path, formats: dict[str, ChannelFormat]) -> None:
         import yaml
 
         self._source: dict[str, str] = yaml.safe_load((responses_dir / "phrases.yaml").read_text(encoding="utf-8"))
-        self._envs = {name: _kb_environment(ch) for name, ch in CHANNELS.items()}
+        self._envs = {name: _kb_environment(ch) for name, ch in formats.items()}
         self._compiled: dict[tuple[str, str], Template] = {}
 
     def __call__(self, key: str, channel: str = "text", **values: Any) -> str:

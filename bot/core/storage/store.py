@@ -137,6 +137,19 @@ class Store:
                 now = self.clock()
                 conn.execute(self._burst.event_done, [{"eid": row, "now": now} for row in events])
 
+    def mark_once(self, platform: str, workspace: str, channel: str, key: str, kind: str) -> bool:
+        """True the first time `key` is marked in this channel: a finished event, unique like
+        every delivery, so a click with no case to hold its state counts once in any process."""
+        now = self.clock()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(EventRow).values(
+                    platform=platform, workspace=workspace, channel=channel, message=key, event_id="", kind=kind,
+                    payload=None, status="done", attempts=0, received_at=now, done_at=now))
+            return True
+        except IntegrityError:
+            return False
+
     def finish_event(self, event_id: int, status: str = "done") -> None:
         with self.session() as s:
             s.execute(update(EventRow).where(EventRow.id == event_id)
@@ -304,6 +317,14 @@ class Store:
             return True
 
         return self._feedback(case_id, "escalate", source, user, apply)
+
+    def snoozed(self, case_id: str, user: str, source: str) -> Change:
+        """A snooze from the check-in `source`, once per message (the check-in itself moves in
+        Followups)."""
+        def apply(row: CaseRow) -> bool:
+            return row.status != RESOLVED
+
+        return self._feedback(case_id, "snooze", source, user, apply)
 
     def reclassify(self, case_id: str, intent: str, user: str, source: str) -> Change:
         """The user said which problem it really is; keep the correction for training."""

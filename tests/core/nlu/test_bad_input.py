@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from bot.core.nlu.answers import Answer, AnswerKind
 from bot.core.nlu.catalog import OUT_OF_SCOPE
-from bot.core.replies.render import SLACK_MAX_BLOCKS
+from bot.slack.format import SLACK_MAX_BLOCKS
 
 ERRORS = [
     'Bill "BILL-7731" has not been exported to QuickBooks',

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from bot.core.nlu.answers import Answer, AnswerKind
-from bot.core.assistant import Message
 from bot.core.nlu.catalog import META_INTENTS, OUT_OF_SCOPE
 
 REFERENCE = "Reference number is not unique, please specify a unique value."
@@ -221,13 +220,11 @@ def test_signature_hit_is_confident_and_outranks_the_model(core):
     assert answer.confidence > max(a.confidence for a in answer.alternatives)
 
 
-def test_assistant_routes_a_chosen_intent_to_answer_for(core):
-    reply = core.assistant.handle(Message("hi", chosen_intent="period_closed"))
-    assert reply.answer.intent == "period_closed"
-    assert reply.is_diagnosis
-    reply = core.assistant.handle(Message("hi"))
-    assert reply.answer.intent == "greeting"
-    assert not reply.is_diagnosis
+def test_answer_for_a_chosen_intent_is_a_diagnosis_and_a_greeting_is_not(core):
+    chosen = core.engine.answer_for("period_closed", "hi")
+    assert (chosen.intent, chosen.kind) == ("period_closed", AnswerKind.DIAGNOSIS)
+    said = core.engine.diagnose("hi")
+    assert (said.intent, said.kind) == ("greeting", AnswerKind.META)
 
 
 def test_answer_json_shape(core):

@@ -18,10 +18,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.core.nlu.answers import Answer, AnswerKind, Finding, Scored
 from bot.core.nlu.catalog import META_INTENTS
-from bot.core.replies.render import (
-    SLACK_BUTTON_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS, TEAMS_TEXT_CHARS,
-    fit_slack, fit_teams,
-)
+from bot.slack.format import SLACK_BUTTON_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
+from bot.teams.format import TEAMS_TEXT_CHARS
 from tests.support import strings
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
@@ -360,21 +358,6 @@ def test_more_errors_than_the_cap_still_fit(core):
     assert_slack_limits(core.renderer.slack(answer, CASE_ID))
 
 
-def test_fit_slack_enforces_limits_and_keeps_the_buttons():
-    actions = {"type": "actions", "block_id": "b", "elements": [
-        {"type": "button", "text": {"type": "plain_text", "text": "x" * 100}, "action_id": "syncmedic_fixed", "value": "v"}]}
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "h" * 400}}]
-    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": "s" * 5000}} for _ in range(70)]
-    payload = fit_slack({"text": "t" * 5000, "blocks": blocks + [actions]})
-    assert len(payload["blocks"]) == SLACK_MAX_BLOCKS
-    assert payload["blocks"][-1]["type"] == "actions"
-    assert len(payload["blocks"][0]["text"]["text"]) == SLACK_HEADER_CHARS
-    assert len(payload["blocks"][1]["text"]["text"]) == SLACK_SECTION_CHARS
-    assert payload["blocks"][1]["text"]["text"].endswith("\u2026")
-    assert len(payload["blocks"][-1]["elements"][0]["text"]["text"]) == SLACK_BUTTON_CHARS
-    assert len(payload["text"]) <= 3000
-
-
 # -- Teams ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -405,12 +388,6 @@ def test_teams_diagnosis_actions(core, cases):
     choice = render(core, "teams", cases["_choice"])
     assert [a["data"]["intent"] for a in choice["actions"] if a["verb"] == "choose"] == [
         "pending_products_tax_rule", "sale_cogs_pending"]
-
-
-def test_fit_teams_cuts_long_text_blocks():
-    card = fit_teams({"type": "AdaptiveCard", "body": [
-        {"type": "Container", "items": [{"type": "TextBlock", "text": "y" * 9000}]}]})
-    assert len(card["body"][0]["items"][0]["text"]) == TEAMS_TEXT_CHARS
 
 
 @pytest.mark.parametrize("name", ["slack/answer.json.j2", "teams/answer.json.j2"])

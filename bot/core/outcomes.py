@@ -1,0 +1,72 @@
+"""What the Desk hands back for a click: plain data every edge renders its own way.
+
+A click arrives as a `Click` (who, where, on which message, with which case and intent); the
+Desk decides and returns an `Outcome`. Slack, Teams and the sandbox only translate: the
+payload into a Click, the Outcome into a message, a card or a note. No rule lives in an edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .nlu.answers import Answer
+from .storage.tables import Case
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a message came from and where the answer goes."""
+
+    platform: str
+    workspace: str
+    channel: str
+    thread: str      # the thread to answer in ("" = not threaded)
+    message: str     # the user's message id / ts
+    user: str
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click on a button or menu of a message the bot posted."""
+
+    platform: str    # "slack" or "teams"
+    workspace: str   # Slack team id, Teams tenant id
+    channel: str     # Slack channel id, Teams conversation key
+    user: str
+    source: str      # the message the button was on (Slack ts, Teams activity id)
+    case_id: str = ""
+    intent: str = ""
+
+
+class Result(StrEnum):
+    DONE = "done"            # the click did what it says
+    ALREADY = "already"      # a repeat (same button, same message): nothing changed
+    EXPIRED = "expired"      # no case this click may touch (gone, or another workspace's)
+    INVALID = "invalid"      # the click names something that does not exist (a forged value)
+    REFUSED = "refused"      # not allowed for this person (admin only)
+    UNAVAILABLE = "unavailable"  # the feature is not set up here (no retraining configured)
+    FAILED = "failed"        # it was tried and went wrong; nothing changed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a click did. Which fields are set depends on the verb (see the Desk's methods)."""
+
+    result: Result
+    case: Case | None = None
+    answer: Answer | None = None          # an answer to post (choose, help, show the fix)
+    escalate: bool = False                # hand the case to a person now
+    related: tuple[str, ...] = ()         # intents worth offering next
+    choices: tuple[str, ...] = ()         # intents to pick from ("Not this")
+    until: datetime | None = None         # snooze: when the check-in comes back...
+    zone: ZoneInfo | None = None          # ...in the zone it was worked out for
+    count: int = 0                        # entries a digest group closed; times still failing
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. a retrained model's figures
+
+    @property
+    def done(self) -> bool:
+        return self.result is Result.DONE
