@@ -98,6 +98,10 @@ class Desk:
         cases = dict(zip(tracked, self.store.new_cases(specs)))
         return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
 
+    def follows(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
+        """Whether a message in `thread` is for the bot without a mention: it is helping there."""
+        return bool(thread) and self.store.bot_in_thread(platform, workspace, channel, thread)
+
     def followup_due(self) -> datetime | None:
         """When a new case's first check-in is due (None: no check-ins)."""
         return self.clock() + self.followups.after if self.followups is not None else None

@@ -27,7 +27,6 @@ SHORTCUT = "diagnose_message"
 
 
 def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
-    store = edge.store
     desk = edge.desk
 
     @app.event("app_mention")
@@ -46,7 +45,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
             return
         thread = event.get("thread_ts")
         # A reply in a thread we are already helping in needs no new mention.
-        if thread and await edge.db(store.bot_in_thread, "slack", work.team, work.channel, thread):
+        if thread and await edge.db(desk.follows, "slack", work.team, work.channel, thread):
             await edge.accept(work, body.get("event_id", ""))
 
     @app.command(COMMAND)

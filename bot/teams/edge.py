@@ -93,8 +93,7 @@ class TeamsEdge:
         if not incoming.personal and not incoming.mentioned:
             # Teams only sends channel messages that @mention the bot; with more permissions it
             # would send every one. Answer those only in threads the bot is helping in.
-            if not (incoming.thread and await self.db(self.store.bot_in_thread, "teams", conv.tenant, conv.key,
-                                                      incoming.thread)):
+            if not await self.db(self.desk.follows, "teams", conv.tenant, conv.key, incoming.thread):
                 return
         row = await self.db(self.store.record_event, "teams", conv.tenant, conv.key,
                             tr.short_id(incoming.activity_id), kind="message", payload=tr.redo_payload(incoming))

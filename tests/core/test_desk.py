@@ -273,3 +273,10 @@ def test_a_desk_without_a_database_answers_messages_only(core):
     assert desk.answer(BILL).intent == "bill_not_exported"
     with pytest.raises(RuntimeError, match="no database"):
         desk.fixed(click("x"))
+
+
+def test_the_desk_follows_threads_it_has_answered_in(desk):
+    open_case(desk)  # asked in thread 1.0 of C1, answered as 2.0
+    assert desk.follows("slack", "T1", "C1", "1.0") and desk.follows("slack", "T1", "C1", "2.0")
+    assert not desk.follows("slack", "T1", "C1", "9.0")
+    assert not desk.follows("slack", "T2", "C1", "1.0") and not desk.follows("slack", "T1", "C1", "")
