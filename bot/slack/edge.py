@@ -1,4 +1,5 @@
-"""The Slack edge: answering messages and button clicks through the platform-free Desk.
+"""The Slack edge: answering messages through the platform-free Desk (button clicks are
+bot/slack/buttons.py, wired by bot/slack/handlers.py).
 
 Delivery guarantees live here. An incoming message is recorded in the database (unique per
 workspace, channel and ts) *before* Slack gets its acknowledgement; the answer is worked
@@ -151,9 +152,11 @@ class SlackEdge:
 
     # -- messages ----------------------------------------------------------------------
     #
-    # accept() records the message and queues it; a worker takes everything queued so far as
-    # one batch: one model call, one transaction for the cases, replies posted concurrently,
-    # one transaction to mark them answered. Under a burst, batches grow by themselves.
+    # accept() records the message (group commit: a burst's deliveries share transactions) and
+    # queues it; a worker takes everything queued so far as one batch and answers it a chunk of
+    # ANSWER_CHUNK at a time (one model call per chunk, replies posted concurrently); once the
+    # batch's replies are back, one transaction writes their cases and marks them answered (see
+    # _answer_batch). Under a burst, batches grow by themselves.
 
     async def db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a store call on the edge's single database thread (no lock contention)."""

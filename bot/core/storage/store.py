@@ -1,8 +1,10 @@
 """Cases, received events and feedback in a SQL database (SQLite by default, PostgreSQL in
 production), through SQLAlchemy. Schema changes go through Alembic (bot/migrations).
 
-The store is synchronous; async edges call it through `asyncio.to_thread`. Guarantees that
-must hold across processes are database constraints, not in-memory checks:
+The store is synchronous: the Slack edge calls it on its one database thread (SlackEdge.db),
+or in place for the burst path's short SQLite writes (SlackEdge.write); Teams, the scheduler
+and the ingest endpoint call it in worker threads. Guarantees that must hold across processes
+are database constraints, not in-memory checks:
 - an incoming message is recorded once per (platform, workspace, channel, ts): a retry or
   the same message delivered as two event types hits the unique constraint;
 - feedback is recorded once per (case, action, source message): a double click on the same
