@@ -23,7 +23,6 @@ from .core.cases.followups import Followups
 from .core.replies.render import Phrases
 from .core.storage.store import Store
 from .core.storage.tables import utcnow
-from .core.schedule.timerules import BusinessHours, parse_clock, parse_days
 from .settings import Settings
 from .wiring import Core
 
@@ -111,8 +110,8 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
 
         return retrain_core(settings, services.core, services.store)
 
-    hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
-    register(bolt, edge, Buttons(edge, settings.admin_users, retrain, hours, settings.digest_tz), settings.admin_users)
+    register(bolt, edge, Buttons(edge, settings.admin_users, retrain, settings.business_hours, settings.digest_tz),
+             settings.admin_users)
     services.slack, services.bolt = edge, bolt
 
 
@@ -167,12 +166,10 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
         services.teams = build_teams(settings, desk, core.renderer, store)
     digest = None
     if settings.digest_channel or services.teams is not None:  # Teams: channels that said "digest here"
-        digest = DigestPlan(parse_clock(settings.digest_time), settings.digest_tz, parse_days(settings.digest_days),
-                            settings.digest_all_clear)
+        digest = DigestPlan(settings.digest_time, settings.digest_tz, settings.digest_days, settings.digest_all_clear)
     services.clockwork = Clockwork(
         store, core.catalog, followups, services.notifiers(),
-        hours=BusinessHours.parse(settings.business_hours) if settings.business_hours else None,
-        digest=digest, default_tz=settings.digest_tz, clock=clock)
+        hours=settings.business_hours, digest=digest, default_tz=settings.digest_tz, clock=clock)
     return services
 
 

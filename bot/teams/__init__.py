@@ -16,11 +16,9 @@ if TYPE_CHECKING:
 def build_teams(settings: Any, desk: Any, renderer: Any, store: Any) -> "TeamsEdge":
     """The Teams edge for these settings (no network yet)."""
     from ..core.replies.render import Phrases
-    from ..core.schedule.timerules import BusinessHours
     from .edge import TeamsEdge
     from .hosting import build_hosting
 
-    hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
     return TeamsEdge(desk, renderer, Phrases(settings.responses_dir), store, build_hosting(settings),
-                     default_tz=settings.digest_tz, hours=hours, admin_users=settings.admin_users,
+                     default_tz=settings.digest_tz, hours=settings.business_hours, admin_users=settings.admin_users,
                      retry_after_seconds=settings.event_retry_after.total_seconds())

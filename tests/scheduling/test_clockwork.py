@@ -267,7 +267,7 @@ async def test_digest_once_a_day_at_the_digest_time_in_the_digest_zone(database_
 
 async def test_digest_on_weekdays_only_by_default(sqlite_store, catalog, clock):
     notifier = FakeNotifier()
-    plan = DigestPlan(time(9, 0), "America/New_York", parse_days(Settings.from_env({}).digest_days))
+    plan = DigestPlan(time(9, 0), "America/New_York", Settings.from_env({}).digest_days)
     cw = make(sqlite_store, catalog, clock, notifier, digest=plan)
     moment = utc(2026, 3, 2, 5, 0)   # Mon 2 March 00:00 EST, hourly for two weeks
     while moment < utc(2026, 3, 16, 5, 0):
