@@ -168,12 +168,12 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _existing_store(settings: Settings):
     """The database, if there is one (train must not create an empty SQLite file)."""
+    from .core.storage.sqlite import database_file
     from .core.storage.store import Store
 
-    if settings.database_url.startswith("sqlite:///"):
-        path = settings.database_url[len("sqlite:///"):]
-        if not os.path.exists(path):
-            return None
+    database = database_file(settings.database_url)
+    if database is not None and not database.exists():
+        return None
     return Store.from_url(settings.database_url)
 
 
@@ -187,10 +187,9 @@ def _logging(settings: Settings) -> None:
 
 
 def open_store(settings: Settings):
+    """The database, migrated (Store.from_url creates a SQLite file's folder)."""
     from .core.storage.store import Store
 
-    if settings.database_url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]) or ".", exist_ok=True)
     return Store.from_url(settings.database_url)
 
 

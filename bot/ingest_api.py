@@ -161,8 +161,6 @@ def cmd_ingest(settings, args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     core = build_core(settings)
-    if settings.database_url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]) or ".", exist_ok=True)
     store = Store.from_url(settings.database_url)
     try:
         report = import_rows(store, core.engine, parsed, source="csv")

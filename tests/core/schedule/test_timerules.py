@@ -86,7 +86,8 @@ def test_rule_errors_say_how_to_write_it():
     ("BUSINESS_HOURS", "09:00-17:00 Funday", "day names"), ("BUSINESS_HOURS", "09:00-24:00", "24-hour time"),
     ("DIGEST_TZ", "Mars/Olympus_Mons", "IANA zone"), ("DIGEST_TZ", "../../etc/passwd", "IANA zone"),
     ("DIGEST_DAYS", "Funday", "day names"), ("DIGEST_DAYS", ",", "at least one day"),
-    ("FOLLOWUP_AFTER", "4 hours", "4h"), ("SCHEDULER_INTERVAL", "often", "4h"), ("DIGEST_ALL_CLEAR", "maybe", "on or off"),
+    ("FOLLOWUP_AFTER", "4 hours", "4h"), ("SCHEDULER_INTERVAL", "often", "4h"),
+    ("DIGEST_ALL_CLEAR", "maybe", "on or off"),
     ("SCHEDULER", "sometimes", "on or off"), ("FOLLOWUP_MAX", "0", "at least 1"),
 ])
 def test_bad_time_settings_stop_start_up_naming_the_variable_and_the_value(name, value, how):
