@@ -130,14 +130,6 @@ def sync_errors_handler(store: Any, engine: Any, token: str | None, *,
 
 # -- the command line ------------------------------------------------------------------------
 
-def add_ingest_command(subparsers: Any) -> argparse.ArgumentParser:
-    """`python -m bot ingest FILE [--json]` on the CLI's subparsers."""
-    parser = subparsers.add_parser("ingest", help="import DEAR's sync history (CSV) and track its errors")
-    parser.add_argument("file", help="the sync-history CSV export ('-' reads standard input)")
-    parser.add_argument("--json", action="store_true", help="print the import report as JSON")
-    return parser
-
-
 def cmd_ingest(settings, args: argparse.Namespace) -> int:
     """Exit status 0 when the file was imported (bad rows are reported, the rest imported),
     1 when it could not be read at all (missing file, no usable header line)."""

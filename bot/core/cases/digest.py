@@ -58,7 +58,7 @@ class Digest:
                 "groups": [g.to_json() for g in self.groups]}
 
 
-def _case_reference(entities: dict | None, channel: str) -> str:
+def _case_reference(entities: dict | None) -> str:
     for slot in _CASE_REFERENCE_SLOTS:
         if entities and entities.get(slot):
             return str(entities[slot])
@@ -85,10 +85,9 @@ def build_digest(store: Store, catalog: Catalog, now: datetime) -> Digest:
                 select(SyncErrorRow.kind, SyncErrorRow.reference, SyncErrorRow.intent, SyncErrorRow.first_seen)
                 .where(SyncErrorRow.status == OPEN)):
             entries.append((first_seen, intent, f"{kind} {reference}" if kind else reference))
-        for intent, entities, channel, created in s.execute(
-                select(CaseRow.intent, CaseRow.entities, CaseRow.channel, CaseRow.created_at)
-                .where(CaseRow.status != RESOLVED)):
-            entries.append((created, intent, _case_reference(entities, channel)))
+        for intent, entities, created in s.execute(
+                select(CaseRow.intent, CaseRow.entities, CaseRow.created_at).where(CaseRow.status != RESOLVED)):
+            entries.append((created, intent, _case_reference(entities)))
     entries.sort(key=lambda e: e[0])  # oldest first, whichever source it came from
     for seen, intent, reference in entries:
         add(intent, reference, seen)

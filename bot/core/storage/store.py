@@ -11,7 +11,6 @@ must hold across processes are database constraints, not in-memory checks:
 
 from __future__ import annotations
 
-import json
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -340,8 +339,4 @@ class Store:
                                                   EventRow.status != "received")
                            .values(payload=None)).rowcount or 0
             return n
-
-
-def as_json(value: Any) -> str:
-    return json.dumps(value, default=str)
 
