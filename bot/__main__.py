@@ -266,7 +266,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     core = _core(settings)
     digest = build_digest(open_store(settings), core.catalog, utcnow())
     if args.json:
-        print(json.dumps(digest.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(core.renderer.digest_json(digest), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(core.renderer.digest("text", digest))
     return 0

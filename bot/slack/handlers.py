@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from slack_bolt.async_app import AsyncApp
@@ -106,8 +105,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, admin_users: froz
         async def publish() -> None:
             user = event.get("user", "")
             cases = await edge.db(store.open_cases_for, "slack", context.team_id or "", user)
-            view = home_view(cases, edge.desk.catalog.title, edge.say, datetime.now(timezone.utc),
-                             user in admin_users)
+            view = home_view(cases, edge.renderer, edge.desk.clock(), user in admin_users)
             await client.views_publish(user_id=user, view=view)
 
         edge.spawn(publish(), "publishing the App Home")
