@@ -166,12 +166,12 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _existing_store(settings: Settings):
     """The database, if there is one (train must not create an empty SQLite file)."""
+    from .core.storage.sqlite import database_file
     from .core.storage.store import Store
 
-    if settings.database_url.startswith("sqlite:///"):
-        path = settings.database_url[len("sqlite:///"):]
-        if not os.path.exists(path):
-            return None
+    database = database_file(settings.database_url)
+    if database is not None and not database.exists():
+        return None
     return Store.from_url(settings.database_url)
 
 
@@ -185,10 +185,9 @@ def _logging(settings: Settings) -> None:
 
 
 def open_store(settings: Settings):
+    """The database, migrated (Store.from_url creates a SQLite file's folder)."""
     from .core.storage.store import Store
 
-    if settings.database_url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]) or ".", exist_ok=True)
     return Store.from_url(settings.database_url)
 
 
@@ -265,7 +264,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     core = _core(settings)
     digest = build_digest(open_store(settings), core.catalog, utcnow())
     if args.json:
-        print(json.dumps(digest.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(core.renderer.digest_json(digest), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(core.renderer.digest("text", digest))
     return 0

@@ -22,7 +22,6 @@ from .core.desk import Desk
 from .core.cases.followups import Followups
 from .core.storage.store import Store
 from .core.storage.tables import utcnow
-from .core.schedule.timerules import BusinessHours, parse_clock, parse_days
 from .settings import Settings
 from .wiring import Core
 
@@ -155,7 +154,7 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
 
         return retrain_core(settings, core, store)
 
-    hours = BusinessHours.parse(settings.business_hours) if settings.business_hours else None
+    hours = settings.business_hours
     desk = Desk(core.engine, store, followups=followups, escalate_after=settings.escalate_after, clock=clock,
                 hours=hours, default_tz=settings.digest_tz, admin_users=settings.admin_users, retrain=retrain)
     services = Services(settings, core, store, desk, followups)
@@ -167,8 +166,7 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
         services.teams = build_teams(settings, desk, core.renderer, core.phrases, store)
     digest = None
     if settings.digest_channel or services.teams is not None:  # Teams: channels that said "digest here"
-        digest = DigestPlan(parse_clock(settings.digest_time), settings.digest_tz, parse_days(settings.digest_days),
-                            settings.digest_all_clear)
+        digest = DigestPlan(settings.digest_time, settings.digest_tz, settings.digest_days, settings.digest_all_clear)
     services.clockwork = Clockwork(
         store, core.catalog, followups, services.notifiers(),
         hours=hours, digest=digest, default_tz=settings.digest_tz, clock=clock)

@@ -130,14 +130,6 @@ def sync_errors_handler(store: Any, engine: Any, token: str | None, *,
 
 # -- the command line ------------------------------------------------------------------------
 
-def add_ingest_command(subparsers: Any) -> argparse.ArgumentParser:
-    """`python -m bot ingest FILE [--json]` on the CLI's subparsers."""
-    parser = subparsers.add_parser("ingest", help="import DEAR's sync history (CSV) and track its errors")
-    parser.add_argument("file", help="the sync-history CSV export ('-' reads standard input)")
-    parser.add_argument("--json", action="store_true", help="print the import report as JSON")
-    return parser
-
-
 def cmd_ingest(settings, args: argparse.Namespace) -> int:
     """Exit status 0 when the file was imported (bad rows are reported, the rest imported),
     1 when it could not be read at all (missing file, no usable header line)."""
@@ -161,8 +153,6 @@ def cmd_ingest(settings, args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     core = build_core(settings)
-    if settings.database_url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]) or ".", exist_ok=True)
     store = Store.from_url(settings.database_url)
     try:
         report = import_rows(store, core.engine, parsed, source="csv")

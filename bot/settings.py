@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
+
+# Plain functions of text, standard library only: cheap enough for `classify`'s cold start.
+from .core.schedule.timerules import BusinessHours, RuleError, parse_clock, parse_days, parse_zone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +37,18 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     if not text.isdigit() or int(text) < minimum:
         raise SettingsError(f"{name}={text!r}: use a whole number of at least {minimum}")
     return int(text)
+
+
+T = TypeVar("T")
+
+
+def _rule(env: Mapping[str, str], name: str, default: str, parse: Callable[[str], T]) -> T:
+    """A calendar setting, parsed once here; an error names the variable and the value."""
+    text = env.get(name) or default
+    try:
+        return parse(text)
+    except RuleError as exc:
+        raise SettingsError(f"{name}={text!r}: {exc.reason}") from None
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -80,12 +95,12 @@ class Settings:
     retention: timedelta = timedelta(days=30)
     event_retry_after: timedelta = timedelta(seconds=60)
     log_level: str = "INFO"
-    business_hours: str | None = None
+    business_hours: BusinessHours | None = None   # None: check-ins may go at any time
     digest_channel: str | None = None
     digest_team: str | None = None
-    digest_time: str = "09:00"
-    digest_tz: str = "UTC"
-    digest_days: str = "Mon-Fri"
+    digest_time: time = parse_clock("09:00")
+    digest_tz: str = "UTC"                         # an IANA name, checked by from_env
+    digest_days: frozenset[int] = parse_days("Mon-Fri")  # weekday numbers, Mon = 0
     digest_all_clear: bool = True
     scheduler: bool = True
     scheduler_interval: float = 5.0
@@ -95,28 +110,6 @@ class Settings:
     microsoft_app_password: str | None = None
     microsoft_app_tenant_id: str | None = None
     teams: bool = True
-
-    def _validated(self) -> "Settings":
-        """Check the time settings now, so a typo stops start-up instead of the 9 o'clock digest."""
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        from .core.schedule.timerules import BusinessHours, RuleError, parse_clock, parse_days
-
-        try:
-            if self.business_hours:
-                BusinessHours.parse(self.business_hours)
-            parse_clock(self.digest_time)
-            parse_days(self.digest_days)
-        except RuleError as exc:
-            raise SettingsError(str(exc)) from None
-        try:
-            ZoneInfo(self.digest_tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(f"DIGEST_TZ={self.digest_tz!r}: use an IANA zone such as Europe/London") from None
-        if self.web_concurrency > MAX_WEB_CONCURRENCY:
-            raise SettingsError(f"WEB_CONCURRENCY={self.web_concurrency}: use 1 to {MAX_WEB_CONCURRENCY} "
-                                "(about one per CPU core)")
-        return self
 
     @property
     def slack_oauth(self) -> bool:
@@ -181,13 +174,17 @@ class Settings:
         port_text = env.get("PORT", "3000")
         if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
             raise SettingsError(f"PORT={port_text!r}: use a port number between 0 and 65535")
+        web_concurrency = _int(env, "WEB_CONCURRENCY", 1, 1)
+        if web_concurrency > MAX_WEB_CONCURRENCY:
+            raise SettingsError(f"WEB_CONCURRENCY={web_concurrency}: use 1 to {MAX_WEB_CONCURRENCY} "
+                                "(about one per CPU core)")
         return cls(
             root=root,
             data_dir=data_dir,
             stale_model=stale,
             port=int(port_text),
             host=env.get("HOST", "0.0.0.0"),
-            web_concurrency=_int(env, "WEB_CONCURRENCY", 1, 1),
+            web_concurrency=web_concurrency,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'syncmedic.db'}",
             followup_after=parse_duration("FOLLOWUP_AFTER", env.get("FOLLOWUP_AFTER", "4h")),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
@@ -204,12 +201,14 @@ class Settings:
             retention=parse_duration("RETENTION", env.get("RETENTION", "30d")),
             event_retry_after=parse_duration("EVENT_RETRY_AFTER", env.get("EVENT_RETRY_AFTER", "60s")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
-            business_hours=env.get("BUSINESS_HOURS") or None,
+            # Parsed here, so a typo stops start-up instead of the 9 o'clock digest.
+            business_hours=(_rule(env, "BUSINESS_HOURS", "", BusinessHours.parse)
+                            if env.get("BUSINESS_HOURS") else None),
             digest_channel=env.get("DIGEST_CHANNEL") or None,
             digest_team=env.get("DIGEST_TEAM") or None,
-            digest_time=env.get("DIGEST_TIME") or "09:00",
-            digest_tz=env.get("DIGEST_TZ") or "UTC",
-            digest_days=env.get("DIGEST_DAYS") or "Mon-Fri",
+            digest_time=_rule(env, "DIGEST_TIME", "09:00", parse_clock),
+            digest_tz=_rule(env, "DIGEST_TZ", "UTC", parse_zone),
+            digest_days=_rule(env, "DIGEST_DAYS", "Mon-Fri", parse_days),
             digest_all_clear=_flag(env, "DIGEST_ALL_CLEAR", True),
             scheduler=_flag(env, "SCHEDULER", True),
             scheduler_interval=parse_duration("SCHEDULER_INTERVAL", env.get("SCHEDULER_INTERVAL", "5s")).total_seconds(),
@@ -219,4 +218,4 @@ class Settings:
             microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip() or None,
             teams=_flag(env, "TEAMS", True),
-        )._validated()
+        )

@@ -33,9 +33,8 @@ def build_core(settings: Settings, progress: Progress = lambda _m: None) -> Core
     catalog = load_catalog(settings.intents_dir)
     model, meta = load_model(catalog, settings.intents_dir, settings.training_dir, settings.model_dir,
                              rebuild=settings.stale_model == "rebuild", progress=progress)
-    formats = channel_formats()
-    return Core(catalog, Engine(catalog, model), Renderer(catalog, settings.responses_dir, formats),
-                Phrases(settings.responses_dir, formats), meta)
+    renderer = Renderer(catalog, settings.responses_dir, channel_formats())
+    return Core(catalog, Engine(catalog, model), renderer, renderer.phrases, meta)
 
 
 def retrain(settings: Settings, core: Core, store) -> dict:

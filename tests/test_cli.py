@@ -180,6 +180,18 @@ def test_chat_ends_at_eof(cli_env):
     assert "Hi, I'm SyncMedic." in result.stdout.decode()
 
 
+def test_classify_never_imports_scikit_learn(cli_env):
+    """Serving runs on the compiled numpy model: scikit-learn and scipy would add about a second
+    to every cold start. PYTHONPROFILEIMPORTTIME makes Python list every module it imports."""
+    result = run_bot(["classify"], stdin=json.dumps({"id": 1, "text": BILL}),
+                     env={**cli_env, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr.decode()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.decode().splitlines()
+                if line.startswith("import time:")}
+    assert {"bot.core.nlu.engine", "bot.core.model.compiled", "numpy"} <= imported  # the listing is real
+    assert sorted(m for m in imported if m.split(".")[0] in ("sklearn", "scipy")) == []
+
+
 # -- evaluate --------------------------------------------------------------------------------
 
 def test_evaluate_json(cli_env, tmp_path):

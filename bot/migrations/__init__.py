@@ -1,17 +1,20 @@
 """Alembic migrations for the SyncMedic database, run programmatically at start-up.
 
-`upgrade(engine)` brings any database (SQLite or PostgreSQL) to the newest schema. On
-PostgreSQL an advisory lock makes several processes starting together take turns.
+`upgrade(engine)` brings any database (SQLite or PostgreSQL) to the newest schema. Several
+processes starting together take turns: on PostgreSQL through an advisory lock, on SQLite
+through a lock file beside the database (the `filelock` package: flock where there is one).
 """
 
 from __future__ import annotations
 
-import fcntl
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from filelock import FileLock
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from ..core.storage.sqlite import database_file
 
 HERE = Path(__file__).resolve().parent
 _LOCK_KEY = 0x5CA7_3D1C  # arbitrary, constant: "SyncMedic migrations"
@@ -26,19 +29,11 @@ def _config(connection=None):
     return cfg
 
 
-@contextmanager
-def _sqlite_file_lock(engine: Engine):
-    """Processes starting together on one SQLite file take turns (PostgreSQL uses an advisory lock)."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
-        yield
-        return
-    with open(f"{database}.migrate-lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _sqlite_file_lock(engine: Engine) -> AbstractContextManager[object]:
+    """Processes migrating one SQLite file take turns; nothing to share for an in-memory
+    database or PostgreSQL (which takes its advisory lock in upgrade)."""
+    database = database_file(engine.url)
+    return FileLock(f"{database}.migrate-lock") if database is not None else nullcontext()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -44,7 +44,8 @@ def fit_slack(payload: dict[str, Any]) -> dict[str, Any]:
         tail = [b for b in blocks[-2:] if b["type"] == "actions"]
         blocks = blocks[: SLACK_MAX_BLOCKS - len(tail)] + tail
     payload["blocks"] = blocks
-    payload["text"] = cut(payload.get("text", ""), SLACK_FALLBACK_CHARS)
+    if "text" in payload:  # a message's notification text (a view has none)
+        payload["text"] = cut(payload["text"], SLACK_FALLBACK_CHARS)
     return payload
 
 

@@ -106,7 +106,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
         async def publish() -> None:
             user = event.get("user", "")
             cases = await edge.db(desk.open_cases, "slack", context.team_id or "", user)
-            view = home_view(cases, desk.catalog.title, edge.say, desk.clock(), desk.is_admin(user))
+            view = home_view(cases, edge.renderer, desk.clock(), desk.is_admin(user))
             await client.views_publish(user_id=user, view=view)
 
         edge.spawn(publish(), "publishing the App Home")

@@ -1,36 +1,25 @@
-"""The App Home tab: the user's open cases (and, for admins, the retrain button)."""
+"""The App Home tab: the user's open cases (and, for admins, the retrain button).
+
+The words and the layout are responses/slack/home.json.j2; this module only gathers what it
+shows. Ages come from the caller's `now` (the Desk's clock), so tests and the sandbox's moved
+clock see the same "Asked 2 hours ago" a user would.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
-from ..core.replies.render import Safe as _Safe
+from ..core.replies.render import Renderer, age_text
 from ..core.storage.tables import Case
+from .format import slack_escape
 
-def _age(created: datetime, now: datetime) -> str:
-    minutes = int((now - created).total_seconds() // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min ago"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // (24 * 60)} days ago"
+SHOWN_CASES = 40  # one block each: well inside a view's 100 blocks, and still a readable page
 
-def home_view(cases: list[Case], title: Callable[[str], str], say: Callable[..., str], now: datetime,
-              is_admin: bool) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": say("home_title")}}]
-    if not cases:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": say("home_empty")}})
-    for case in cases[:40]:
-        where = f"<#{case.channel}>" if case.channel[:1] in ("C", "G") else "a direct message"
-        text = say("home_case", title=title(case.intent), age=_age(case.created_at, now), status=case.status,
-                   where=_Safe(where))
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    if is_admin:
-        blocks += [{"type": "divider"},
-                   {"type": "section", "text": {"type": "mrkdwn", "text": f"*{say('home_admin')}*"}},
-                   {"type": "actions", "block_id": "syncmedic_admin", "elements": [
-                       {"type": "button", "text": {"type": "plain_text", "text": say("home_retrain")},
-                        "action_id": "syncmedic_admin_retrain", "value": "retrain"}]}]
-    return {"type": "home", "blocks": blocks[:100]}
 
+def home_view(cases: list[Case], renderer: Renderer, now: datetime, is_admin: bool) -> dict[str, Any]:
+    shown = [{"title": slack_escape(renderer.catalog.title(case.intent)), "channel": slack_escape(case.channel),
+              "in_channel": case.channel[:1] in ("C", "G"),  # a DM's id starts with D: no link to it
+              "age": age_text(case.created_at, now, renderer.phrases), "status": slack_escape(case.status)}
+             for case in cases[:SHOWN_CASES]]
+    return renderer.layout("slack", "home", {"cases": shown, "is_admin": is_admin})

@@ -2,9 +2,12 @@
 connector clients for messages the bot starts itself.
 
 Two modes, chosen by MICROSOFT_APP_ID:
-- credentialed: every request must carry a Bot Framework token that the SDK validates
-  (signature against Microsoft's published keys, audience = our app id). If the keys cannot
-  be fetched, or anything else goes wrong while checking, the request is refused (401).
+- credentialed: every request must carry a Bot Framework token that the SDK's public
+  JwtTokenValidator accepts (signature against Microsoft's published keys, audience = our app
+  id). If the keys cannot be fetched, or anything else goes wrong while checking, the request
+  is refused (401). (The SDK's own jwt_authorization_middleware/decorator does the same check
+  but reads its configuration from a plain-string app key, lets unexpected errors through as
+  500s and checks tokens in local mode too; its helper _authorize_request is private.)
   The SDK's OutboundHostValidator only accepts serviceUrls on Microsoft's hosts over HTTPS.
 - local (no app id): no tokens, so requests are accepted only from this machine (and not
   through a proxy), and serviceUrls must point at this machine too (the Bot Framework
@@ -27,10 +30,8 @@ from yarl import URL
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import (AgentAuthConfiguration, AnonymousTokenProvider, AuthenticationConstants,
-                                           ClaimsIdentity, ConnectionManager, OutboundHostValidator,
-                                           RestChannelServiceClientFactory)
-from microsoft_agents.hosting.core.authorization.jwt import _authorize_request
-from microsoft_agents.hosting.core.http import HttpResponse
+                                           ClaimsIdentity, ConnectionManager, JwtTokenValidator,
+                                           OutboundHostValidator, RestChannelServiceClientFactory)
 
 from ..settings import Settings
 from .connector import Backoff, ConversationGone, with_retries
@@ -67,6 +68,15 @@ class LocalConnectorOnly(OutboundHostValidator):
                 and is_loopback_host(parsed.host))
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for anything else."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or any(char.isspace() for char in token):
+        return None
+    return token
+
+
 def is_local_request(request: web.Request) -> bool:
     """From this machine, and not relayed by a proxy on it (a proxy makes every caller look local)."""
     if any(name in request.headers for name in FORWARDING_HEADERS):
@@ -100,14 +110,20 @@ class Hosting:
                                                "are accepted"}, status=403)
         if request.content_length is not None and request.content_length > MAX_BODY:
             return web.json_response({"error": "payload too large"}, status=413)
-        header = request.headers.get("Authorization") if self.mode == "credentialed" else None
-        try:
-            identity = await _authorize_request(header, self.auth)
-        except Exception as exc:  # noqa: BLE001 - fail closed, whatever went wrong
-            log.warning("refused a Teams request: the token could not be checked (%s)", type(exc).__name__)
-            return web.json_response({"error": "Invalid token or authentication failed."}, status=401)
-        if isinstance(identity, HttpResponse):
-            return web.json_response(identity.body, status=identity.status_code)
+        validator = JwtTokenValidator(self.auth)
+        if self.mode == "local":
+            identity = validator.get_anonymous_claims()
+        else:
+            header = request.headers.get("Authorization")
+            token = bearer_token(header)
+            if token is None:
+                return web.json_response({"error": "Invalid token or authentication failed." if header
+                                          else "Authorization header not found"}, status=401)
+            try:
+                identity = await validator.validate_token(token)
+            except Exception as exc:  # noqa: BLE001 - fail closed, whatever went wrong (keys unreachable too)
+                log.warning("refused a Teams request: the token could not be checked (%s)", type(exc).__name__)
+                return web.json_response({"error": "Invalid token or authentication failed."}, status=401)
         with warnings.catch_warnings():  # the SDK reads this plain string key back
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             request["claims_identity"] = identity

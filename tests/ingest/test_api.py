@@ -13,7 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.core.storage.store import Store, make_engine
-from bot.ingest_api import add_ingest_command, cmd_ingest, sync_errors_handler
+from bot.__main__ import build_parser
+from bot.ingest_api import cmd_ingest, sync_errors_handler
 
 from tests.ingest.helpers import by_key, table
 
@@ -177,9 +178,7 @@ async def test_the_import_does_not_block_the_event_loop(sqlite_store, engine):
 # -- python -m bot ingest FILE ---------------------------------------------------------------------
 
 def cli(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_ingest_command(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["ingest", *argv])
+    return build_parser().parse_args(["ingest", *argv])  # the CLI's own parser
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app import create_app
 from bot.core.storage.store import Store
 from bot.settings import Settings, SettingsError
-from bot.teams.hosting import LocalConnectorOnly
+from bot.teams.hosting import LocalConnectorOnly, bearer_token
 from microsoft_agents.hosting.core.authorization import _entra_issuers
 
 from tests.teams.harness import BILL_ERROR, TeamsClient
@@ -109,6 +109,16 @@ def test_local_connector_rule():
 
 
 # -- credentialed mode --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header, token", [
+    ("Bearer abc.def.ghi", "abc.def.ghi"), ("bearer abc.def.ghi", "abc.def.ghi"),
+    ("Bearer  abc.def.ghi \t", "abc.def.ghi"),
+    (None, None), ("", None), ("Bearer", None), ("Bearer ", None), ("Basic abc", None), ("Bearer abc def", None),
+    ("abc.def.ghi", None),
+])
+def test_bearer_token(header, token):
+    assert bearer_token(header) == token
 
 
 class Keys:

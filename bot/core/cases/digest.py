@@ -2,7 +2,8 @@
 
 Sources: sync errors imported from DEAR's sync history that have not synced since, and chat
 cases nobody has marked fixed. One group per intent, with a count, the oldest age and the
-first few references.
+first few references. This is data; the words for what the catalog cannot name (a cause it does
+not know, a chat question with no reference) are the renderer's, from responses/phrases.yaml.
 """
 
 from __future__ import annotations
@@ -25,23 +26,20 @@ _CASE_REFERENCE_SLOTS = ("order", "invoice", "bill", "reference", "transaction",
 @dataclass
 class Group:
     intent: str
-    title: str
-    summary: str
+    title: str | None    # None: the catalog has no such intent
+    summary: str | None
     count: int = 0
     oldest: datetime | None = None
-    references: list[str] = field(default_factory=list)  # every reference, oldest first
+    # Every reference, oldest first; None for a chat question that named no order, bill, ...
+    references: list[str | None] = field(default_factory=list)
 
     @property
-    def shown(self) -> list[str]:
+    def shown(self) -> list[str | None]:
         return self.references[:SHOWN_REFERENCES]
 
     @property
     def more(self) -> int:
         return max(0, len(self.references) - SHOWN_REFERENCES)
-
-    def to_json(self) -> dict:
-        return {"intent": self.intent, "title": self.title, "count": self.count, "references": self.shown,
-                "more": self.more, "oldest": self.oldest.isoformat() if self.oldest else None}
 
 
 @dataclass
@@ -53,42 +51,37 @@ class Digest:
     def total(self) -> int:
         return sum(g.count for g in self.groups)
 
-    def to_json(self) -> dict:
-        return {"total": self.total, "generated_at": self.generated_at.isoformat(),
-                "groups": [g.to_json() for g in self.groups]}
 
-
-def _case_reference(entities: dict | None, channel: str) -> str:
+def _case_reference(entities: dict | None) -> str | None:
     for slot in _CASE_REFERENCE_SLOTS:
         if entities and entities.get(slot):
             return str(entities[slot])
-    return "chat question"
+    return None
 
 
 def build_digest(store: Store, catalog: Catalog, now: datetime) -> Digest:
     groups: dict[str, Group] = {}
 
-    def add(intent: str, reference: str, seen: datetime) -> None:
+    def add(intent: str, reference: str | None, seen: datetime) -> None:
         group = groups.get(intent)
         if group is None:
             known = intent in catalog
-            group = groups[intent] = Group(intent, catalog.title(intent) if known else "Errors I did not recognise",
-                                           catalog[intent].summary if known else "Paste one to me for a diagnosis.")
+            group = groups[intent] = Group(intent, catalog.title(intent) if known else None,
+                                           catalog[intent].summary if known else None)
         group.count += 1
         group.references.append(reference)
         if group.oldest is None or seen < group.oldest:
             group.oldest = seen
 
-    entries: list[tuple[datetime, str, str]] = []
+    entries: list[tuple[datetime, str, str | None]] = []
     with store.session() as s:
         for kind, reference, intent, first_seen in s.execute(
                 select(SyncErrorRow.kind, SyncErrorRow.reference, SyncErrorRow.intent, SyncErrorRow.first_seen)
                 .where(SyncErrorRow.status == OPEN)):
             entries.append((first_seen, intent, f"{kind} {reference}" if kind else reference))
-        for intent, entities, channel, created in s.execute(
-                select(CaseRow.intent, CaseRow.entities, CaseRow.channel, CaseRow.created_at)
-                .where(CaseRow.status != RESOLVED)):
-            entries.append((created, intent, _case_reference(entities, channel)))
+        for intent, entities, created in s.execute(
+                select(CaseRow.intent, CaseRow.entities, CaseRow.created_at).where(CaseRow.status != RESOLVED)):
+            entries.append((created, intent, _case_reference(entities)))
     entries.sort(key=lambda e: e[0])  # oldest first, whichever source it came from
     for seen, intent, reference in entries:
         add(intent, reference, seen)

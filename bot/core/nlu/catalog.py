@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from . import regex_tree as rt
 from .patterns import required_text
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -150,33 +151,23 @@ def _texts(doc: dict, key: str, where: str, required: bool) -> tuple[str, ...]:
     return tuple(" ".join(v.split()) for v in value)
 
 
-def _repetition_problem(parsed: object, inside_repeat: bool = False) -> str | None:
+def _repetition_problem(nodes: tuple[rt.Node, ...], inside_repeat: bool = False) -> str | None:
     """Why a parsed regex could backtrack badly: unbounded or nested repetition."""
-    from re import _constants as c  # the parser's own vocabulary; stable across 3.12+
-
-    for op, arg in parsed:  # type: ignore[attr-defined]
-        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-            low, high, sub = arg
-            if high == c.MAXREPEAT:
+    for node in nodes:
+        if isinstance(node, rt.Repeat):
+            if node.high is None:
                 return "unbounded repetition (* or +); use {1,N}"
-            if inside_repeat and high > 1:
+            if inside_repeat and node.high > 1:
                 return "repetition nested inside repetition"
-            found = _repetition_problem(sub, inside_repeat or high > 1)
-            if found:
-                return found
-        elif op == c.SUBPATTERN:
-            found = _repetition_problem(arg[-1], inside_repeat)
-            if found:
-                return found
-        elif op == c.BRANCH:
-            for branch in arg[1]:
-                found = _repetition_problem(branch, inside_repeat)
-                if found:
-                    return found
-        elif op in (c.ASSERT, c.ASSERT_NOT):
-            found = _repetition_problem(arg[1], inside_repeat)
-            if found:
-                return found
+            found = _repetition_problem(node.body, inside_repeat or node.high > 1)
+        elif isinstance(node, rt.Alternatives):
+            found = next(filter(None, (_repetition_problem(option, inside_repeat) for option in node.options)), None)
+        elif isinstance(node, (rt.Group, rt.Lookaround)):
+            found = _repetition_problem(node.body, inside_repeat)
+        else:
+            continue
+        if found:
+            return found
     return None
 
 
@@ -185,9 +176,10 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
         compiled = re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
         raise CatalogError(f"{where}: pattern {pattern!r} is not a valid regex ({exc})") from None
-    from re import _parser
-
-    problem = _repetition_problem(_parser.parse(pattern, re.IGNORECASE))
+    try:
+        problem = _repetition_problem(rt.parse(pattern, re.IGNORECASE))
+    except rt.UnknownNode as exc:
+        raise CatalogError(f"{where}: pattern {pattern!r} cannot be checked: {exc}") from None
     if problem:
         raise CatalogError(f"{where}: pattern {pattern!r} has {problem}")
     unknown = set(compiled.groupindex) - set(SLOT_NAMES)

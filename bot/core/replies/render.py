@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -98,6 +100,7 @@ class Renderer:
     def __init__(self, catalog: Catalog, responses_dir: Path, formats: dict[str, ChannelFormat]) -> None:
         self.catalog = catalog
         self.formats = formats
+        self.responses_dir = responses_dir
         self._layout = Environment(
             loader=FileSystemLoader(str(responses_dir)),
             extensions=["jinja2.ext.do"],
@@ -117,6 +120,11 @@ class Renderer:
         self._kb_envs = {name: _kb_environment(ch) for name, ch in formats.items()}
         self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
         self._kb_rendered: dict[tuple, str] = {}
+
+    @cached_property
+    def phrases(self) -> "Phrases":
+        """responses/phrases.yaml, read when first needed (`classify` never needs it)."""
+        return Phrases(self.responses_dir, self.formats)
 
     # -- knowledge-base text -------------------------------------------------------------
 
@@ -237,13 +245,35 @@ class Renderer:
             return self._layout.get_template("text/checkin.txt.j2").render(ctx).strip()
         return self.layout(channel, "checkin", ctx)
 
+    def _digest_words(self, channel: str, group: Any) -> tuple[str, str, list[str]]:
+        """A digest group's title, summary and shown references, in `channel`'s words: the
+        catalog's for a known cause, phrases.yaml's for an unknown one or a reference-less case."""
+        say = self.phrases
+        title = group.title if group.title is not None else say("digest_unknown_title", channel)
+        summary = (self.kb_text(channel, group.summary, {}) if group.summary is not None
+                   else say("digest_unknown_summary", channel))
+        shown = [self.formats[channel].escape(r) if r is not None else say("digest_chat_question", channel)
+                 for r in group.shown]
+        return title, summary, shown
+
+    def digest_json(self, digest: Any) -> dict[str, Any]:
+        """`python -m bot digest --preview --json`."""
+        groups = []
+        for g in digest.groups:
+            title, _summary, shown = self._digest_words("text", g)
+            groups.append({"intent": g.intent, "title": title, "count": g.count, "references": shown, "more": g.more,
+                           "oldest": g.oldest.isoformat() if g.oldest else None})
+        return {"total": digest.total, "generated_at": digest.generated_at.isoformat(), "groups": groups}
+
     def digest(self, channel: str, digest: Any, max_groups: int | None = None) -> Any:
         """The daily digest for `channel`; Slack shows at most 22 groups (2 blocks each, 50 in all)."""
         if max_groups is None:
             max_groups = 22 if channel == "slack" else 40
-        groups = [{"intent": g.intent, "title": g.title, "count": g.count, "shown": [self.formats[channel].escape(r) for r in g.shown],
-                   "more": g.more, "summary": self.kb_text(channel, g.summary, {}),
-                   "age": age_text(g.oldest, digest.generated_at)} for g in digest.groups]
+        groups = []
+        for g in digest.groups:
+            title, summary, shown = self._digest_words(channel, g)
+            groups.append({"intent": g.intent, "title": title, "count": g.count, "shown": shown, "more": g.more,
+                           "summary": summary, "age": age_text(g.oldest, digest.generated_at, self.phrases)})
         ctx = {"total": digest.total, "groups": groups[:max_groups], "hidden_groups": max(0, len(groups) - max_groups),
                "generated": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
         if channel == "text":
@@ -251,16 +281,17 @@ class Renderer:
         return self.layout(channel, "digest", ctx)
 
 
-def age_text(since: Any, now: Any) -> str:
-    """"3 days", "5 hours", "12 minutes": how long something has been open."""
+def age_text(since: datetime | None, now: datetime, phrases: "Phrases") -> str:
+    """How long something has been open ("12 min", "5 hours", "3 days"; the words are
+    phrases.yaml's age_*): the digest's "oldest ..." and the App Home's "Asked ... ago"."""
     if since is None:
-        return "unknown"
-    minutes = max(0, int((now - since).total_seconds() // 60))
-    if minutes >= 2 * 24 * 60:
-        return f"{minutes // (24 * 60)} days"
-    if minutes >= 120:
-        return f"{minutes // 60} hours"
-    return f"{minutes} minutes" if minutes != 1 else "1 minute"
+        return phrases("age_unknown")
+    minutes = max(1, int((now - since).total_seconds() // 60))  # "1 min" for anything just asked
+    if minutes < 120:
+        return phrases("age_minutes", count=minutes)
+    if minutes < 2 * 24 * 60:
+        return phrases("age_hours", count=minutes // 60)
+    return phrases("age_days", count=minutes // (24 * 60))
 
 
 class Phrases:

@@ -13,7 +13,12 @@ _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})(?:\s+(.{3,40
 
 
 class RuleError(ValueError):
-    """A time setting is malformed; the message says how to write it."""
+    """A time setting is malformed. `reason` says how to write it; the message also quotes the
+    text, and Settings puts the variable's name in front (BUSINESS_HOURS='9-5': use ...)."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"{text!r}: {reason}")
+        self.text, self.reason = text, reason
 
 
 def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
@@ -27,6 +32,15 @@ def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+def parse_zone(text: str) -> str:
+    """An IANA zone name, checked: unlike `zone`, a setting that names no zone is an error."""
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuleError(text, "use an IANA zone such as Europe/London") from None
+    return text
+
+
 def parse_days(text: str) -> frozenset[int]:
     """`Mon-Fri`, `Mon-Sun`, `Mon,Wed,Fri`, `Sat-Sun` -> weekday numbers (Mon = 0)."""
     days: set[int] = set()
@@ -38,17 +52,18 @@ def parse_days(text: str) -> frozenset[int]:
             a = DAY_NAMES.index(first[:3])
             b = DAY_NAMES.index(last[:3]) if last else a
         except ValueError:
-            raise RuleError(f"{text!r}: use day names such as Mon-Fri or Mon,Wed,Fri") from None
+            raise RuleError(text, "use day names such as Mon-Fri or Mon,Wed,Fri") from None
         days.update(DAY_NAMES.index(DAY_NAMES[(a + i) % 7]) for i in range((b - a) % 7 + 1))
     if not days:
-        raise RuleError(f"{text!r}: name at least one day")
+        raise RuleError(text, "name at least one day")
     return frozenset(days)
 
 
 def parse_clock(text: str) -> time:
+    """`09:00`, `7:45` -> a time of day (24-hour clock)."""
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text or "")
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise RuleError(f"{text!r}: use a 24-hour time such as 09:00")
+        raise RuleError(text, "use a 24-hour time such as 09:00")
     return time(int(m.group(1)), int(m.group(2)))
 
 
@@ -60,14 +75,19 @@ class BusinessHours:
 
     @classmethod
     def parse(cls, text: str) -> "BusinessHours":
+        """`09:00-17:30 Mon-Fri`; without days, every day."""
         m = _HOURS.match(text or "")
         if not m:
-            raise RuleError(f"{text!r}: use a window such as 09:00-17:30 Mon-Fri")
-        start = parse_clock(f"{m.group(1)}:{m.group(2)}")
-        end = parse_clock(f"{m.group(3)}:{m.group(4)}")
+            raise RuleError(text, "use a window such as 09:00-17:30 Mon-Fri")
+        try:  # a bad part is reported with the whole window, as the operator wrote it
+            start = parse_clock(f"{m.group(1)}:{m.group(2)}")
+            end = parse_clock(f"{m.group(3)}:{m.group(4)}")
+            days = parse_days(m.group(5) or "Mon-Sun")
+        except RuleError as exc:
+            raise RuleError(text, exc.reason) from None
         if end <= start:
-            raise RuleError(f"{text!r}: the window must end after it starts")
-        return cls(start, end, parse_days(m.group(5) or "Mon-Sun"))
+            raise RuleError(text, "the window must end after it starts")
+        return cls(start, end, days)
 
     def allows(self, moment: datetime, tz: ZoneInfo) -> bool:
         local = moment.astimezone(tz)

@@ -19,10 +19,11 @@ import threading
 import time
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 BUSY_TIMEOUT_S = 30.0
@@ -48,12 +49,23 @@ _LOCK_FD = "syncmedic_write_lock_fd"
 _LOCKED = "syncmedic_write_locked"
 
 
+def database_file(url: str | URL) -> Path | None:
+    """The file a SQLite URL names (relative paths stay relative to the working directory, as
+    SQLite reads them); None for an in-memory database, a `file:` URI or another database.
+    SQLAlchemy parses the URL: query strings, driver names (`sqlite+pysqlite://`) and escapes
+    are its business, not a string prefix's."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def write_lock_path(url: str) -> str | None:
     """The lock file for a database file; None for an in-memory database (one process only)."""
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return f"{database}.write-lock"
+    database = database_file(url)
+    return None if database is None else f"{database}.write-lock"
 
 
 def sqlite_engine(url: str) -> Engine:

@@ -13,31 +13,31 @@ are database constraints, not in-memory checks:
 
 from __future__ import annotations
 
-import json
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 from sqlalchemy import bindparam, create_engine, delete, insert, null, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .sqlite import sqlite_engine
+from .sqlite import database_file, sqlite_engine
 
 from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, Case, CaseRow, Change, CorrectionRow, EventRow,
                      FeedbackRow, FollowupRow, utcnow)
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
         return sqlite_engine(url)
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Heroku-style postgres:// and a plain postgresql:// both mean psycopg 3 here (SQLAlchemy's
+    # default PostgreSQL driver is psycopg2, which the project does not install).
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 class _BurstStatements:
@@ -73,6 +73,9 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, clock=utcnow, migrate: bool = True) -> "Store":
+        database = database_file(url)
+        if database is not None:  # SQLite creates the file but not its folder (the default is in var/)
+            database.parent.mkdir(parents=True, exist_ok=True)
         store = cls(make_engine(url), clock)
         if migrate:
             from ...migrations import upgrade
@@ -359,8 +362,4 @@ class Store:
                                                   EventRow.status != "received")
                            .values(payload=None)).rowcount or 0
             return n
-
-
-def as_json(value: Any) -> str:
-    return json.dumps(value, default=str)
 

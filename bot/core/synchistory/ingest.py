@@ -59,7 +59,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ..storage.store import Store
 
 from ..storage.tables import OPEN, RESOLVED, SyncErrorRow
-from .parse import ParsedRows, Row, parse_csv, parse_json_rows
+from .parse import ParsedRows, Row, parse_csv
 
 MESSAGE_CHARS = 1_000          # message text kept in the database
 LOAD_CHUNK = 400               # keys per SELECT of existing rows (2 bound parameters each)
@@ -88,10 +88,6 @@ class ImportReport:
     problems: list[tuple[int, str]] = field(default_factory=list)
     unit: str = "line"        # what problem numbers count: "line" (CSV) or "row" (JSON, 1-based)
     seconds: float = 0.0
-
-    @property
-    def imported(self) -> int:
-        return self.rows_read - len(self.problems)
 
     def to_json(self) -> dict:
         return {
@@ -359,16 +355,9 @@ def import_rows(store: Store, engine: Classifier, parsed: ParsedRows, *, source:
 
 def import_csv(store: Store, engine: Classifier, source: str | os.PathLike | IO, *,
                source_name: str = "csv") -> ImportReport:
-    """`python -m bot ingest FILE.csv`: raises IngestError when the file has no usable header."""
+    """A whole CSV export (the sandbox's sample file); raises IngestError when it has no usable
+    header. `python -m bot ingest` parses first and builds the engine only for a readable file."""
     started = time.perf_counter()
     report = import_rows(store, engine, parse_csv(source), source=source_name)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def import_json(store: Store, engine: Classifier, payload: Any, *, source_name: str = "api") -> ImportReport:
-    """POST /api/sync-errors: `payload` is the decoded JSON body; IngestError for a wrong shape."""
-    started = time.perf_counter()
-    report = import_rows(store, engine, parse_json_rows(payload), source=source_name)
     report.seconds = time.perf_counter() - started
     return report

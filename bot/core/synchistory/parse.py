@@ -58,12 +58,6 @@ for _field, _names in HEADER_SYNONYMS.items():
         _HEADER_LOOKUP.setdefault(_header_key(_name), (_field, _rank))
 
 
-def field_for(name: str) -> str | None:
-    """The field a column header or JSON key stands for ("Sync Status" -> "status"), if any."""
-    hit = _HEADER_LOOKUP.get(_header_key(name))
-    return hit[0] if hit else None
-
-
 def map_header(names: Sequence[str]) -> dict[str, int]:
     """field -> column index; the most specific synonym wins, then the leftmost column."""
     best: dict[str, tuple[int, int]] = {}

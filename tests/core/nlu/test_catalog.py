@@ -207,6 +207,18 @@ def test_loader_rejects_nested_repetition(tmp_path):
         load_catalog(tmp_path)
 
 
+@pytest.mark.parametrize("pattern, problem", [
+    ("(?>a+) broke", "unbounded"),                      # inside an atomic group
+    ("(x)?(?(1)a*|b) broke", "unbounded"),              # inside a conditional group
+    ("(?=(?:ab{1,9}){1,9}) broke", "nested"),            # inside a lookahead
+    ("(?:x|(?:ab{1,9}){1,9}) broke", "nested"),         # inside one alternative
+])
+def test_loader_finds_bad_repetition_wherever_it_is(tmp_path, pattern, problem):
+    write_intent(tmp_path, "hidden", VALID.format(id="hidden").replace("'The thing broke'", repr(pattern)))
+    with pytest.raises(CatalogError, match=problem):
+        load_catalog(tmp_path)
+
+
 # -- the help article's exact error texts ------------------------------------------------
 # Copied from the DEAR help article "common errors with QBO integration" (the corpus is not
 # available in CI); placeholders such as XXXX are replaced by realistic values.

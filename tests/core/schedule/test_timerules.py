@@ -79,27 +79,48 @@ def test_rule_errors_say_how_to_write_it():
         BusinessHours.parse("17:00-09:00")
 
 
-@pytest.mark.parametrize("name, value", [
-    ("DIGEST_TIME", "9am"), ("DIGEST_TIME", "25:00"), ("BUSINESS_HOURS", "nine to five"),
-    ("BUSINESS_HOURS", "17:00-09:00 Mon-Fri"), ("DIGEST_TZ", "Mars/Olympus_Mons"), ("DIGEST_DAYS", "Funday"),
-    ("FOLLOWUP_AFTER", "4 hours"), ("SCHEDULER_INTERVAL", "often"), ("DIGEST_ALL_CLEAR", "maybe"),
-    ("SCHEDULER", "sometimes"), ("FOLLOWUP_MAX", "0"),
+@pytest.mark.parametrize("name, value, how", [
+    ("DIGEST_TIME", "9am", "09:00"), ("DIGEST_TIME", "25:00", "09:00"),
+    ("BUSINESS_HOURS", "nine to five", "09:00-17:30 Mon-Fri"), ("BUSINESS_HOURS", "9-5", "09:00-17:30 Mon-Fri"),
+    ("BUSINESS_HOURS", "17:00-09:00 Mon-Fri", "end after it starts"),
+    ("BUSINESS_HOURS", "09:00-17:00 Funday", "day names"), ("BUSINESS_HOURS", "09:00-24:00", "24-hour time"),
+    ("DIGEST_TZ", "Mars/Olympus_Mons", "IANA zone"), ("DIGEST_TZ", "../../etc/passwd", "IANA zone"),
+    ("DIGEST_DAYS", "Funday", "day names"), ("DIGEST_DAYS", ",", "at least one day"),
+    ("FOLLOWUP_AFTER", "4 hours", "4h"), ("SCHEDULER_INTERVAL", "often", "4h"),
+    ("DIGEST_ALL_CLEAR", "maybe", "on or off"),
+    ("SCHEDULER", "sometimes", "on or off"), ("FOLLOWUP_MAX", "0", "at least 1"),
 ])
-def test_bad_time_settings_stop_start_up(name, value):
-    with pytest.raises(SettingsError):
+def test_bad_time_settings_stop_start_up_naming_the_variable_and_the_value(name, value, how):
+    with pytest.raises(SettingsError) as caught:
         Settings.from_env({name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name}={value!r}: ")  # the whole value, as the operator wrote it
+    assert how in message
 
 
-def test_time_settings_defaults_and_values():
+def test_time_settings_defaults_are_parsed_once_into_typed_values():
     s = Settings.from_env({})
     assert (s.followup_after, s.business_hours, s.digest_time, s.digest_tz, s.digest_days) == \
-        (timedelta(hours=4), None, "09:00", "UTC", "Mon-Fri")
+        (timedelta(hours=4), None, time(9, 0), "UTC", WEEKDAYS)
     assert (s.digest_all_clear, s.scheduler, s.scheduler_interval, s.followup_max) == (True, True, 5.0, 3)
+    # The dataclass's own defaults are the environment's defaults, parsed.
+    assert (Settings().business_hours, Settings().digest_time, Settings().digest_tz, Settings().digest_days) == \
+        (None, time(9, 0), "UTC", WEEKDAYS)
+
+
+def test_time_settings_values():
     s = Settings.from_env({"FOLLOWUP_AFTER": "3s", "SCHEDULER_INTERVAL": "1s", "SCHEDULER": "off",
                            "DIGEST_ALL_CLEAR": "off", "BUSINESS_HOURS": "08:00-16:00 Mon-Thu",
                            "DIGEST_TZ": "Europe/London", "DIGEST_TIME": "07:45", "DIGEST_DAYS": "Mon,Thu"})
     assert s.followup_after == timedelta(seconds=3) and s.scheduler_interval == 1.0 and not s.scheduler
-    assert not s.digest_all_clear and s.digest_tz == "Europe/London" and s.digest_time == "07:45"
+    assert not s.digest_all_clear and s.digest_tz == "Europe/London" and s.digest_time == time(7, 45)
+    assert s.business_hours == BusinessHours(time(8, 0), time(16, 0), frozenset({0, 1, 2, 3}))
+    assert s.digest_days == frozenset({0, 3})
+
+
+def test_empty_time_settings_mean_their_defaults():
+    s = Settings.from_env({"BUSINESS_HOURS": "", "DIGEST_TIME": "", "DIGEST_TZ": "", "DIGEST_DAYS": ""})
+    assert (s.business_hours, s.digest_time, s.digest_tz, s.digest_days) == (None, time(9, 0), "UTC", WEEKDAYS)
 
 
 def test_zone_falls_back_for_unknown_or_empty_names():

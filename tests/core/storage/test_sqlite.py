@@ -10,8 +10,12 @@ import time
 
 from sqlalchemy import text
 
-from bot.core.storage.sqlite import sqlite_engine, write_lock_path
-from bot.core.storage.store import Store
+from pathlib import Path
+
+import pytest
+
+from bot.core.storage.sqlite import database_file, sqlite_engine, write_lock_path
+from bot.core.storage.store import Store, make_engine
 
 
 def test_a_writer_waits_for_the_lock_file_and_goes_on_when_it_is_released(tmp_path):
@@ -80,6 +84,34 @@ def test_in_memory_databases_have_no_lock_file():
     with engine.begin() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("url, path", [
+    ("sqlite:////srv/data/syncmedic.db", Path("/srv/data/syncmedic.db")),
+    ("sqlite:///var/syncmedic.db", Path("var/syncmedic.db")),        # relative, as SQLite reads it
+    ("sqlite+pysqlite:///var/x.db?timeout=5", Path("var/x.db")),      # a driver name; the query is not the path
+    ("sqlite:///my%20data/x.db", Path("my data/x.db")),              # escapes decoded
+    ("sqlite://", None), ("sqlite:///:memory:", None), ("sqlite:///file:x?mode=memory&uri=true", None),
+    ("postgresql://u:pw@db.example/syncmedic", None), ("postgres://u@h/sqlite.db", None),
+])
+def test_database_file_reads_the_url_with_sqlalchemy(url, path):
+    assert database_file(url) == path
+
+
+def test_a_sqlite_store_creates_the_folder_of_its_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new' / 'folder' / 'x.db'}"
+    store = Store.from_url(url)
+    assert (tmp_path / "new" / "folder" / "x.db").is_file()
+    store.engine.dispose()
+
+
+def test_postgres_urls_use_psycopg_3():
+    for scheme in ("postgres", "postgresql"):
+        # No connection is made until the engine is used.
+        engine = make_engine(f"{scheme}://u:p%40ss@db.example:5433/syncmedic?sslmode=require")
+        assert engine.url.drivername == "postgresql+psycopg"
+        assert (engine.url.password, engine.url.port, engine.url.query) == ("p@ss", 5433, {"sslmode": "require"})
+        engine.dispose()
 
 
 def test_a_connection_dropped_mid_transaction_frees_the_lock(tmp_path):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from filelock import FileLock
 
 from bot.core.storage.store import Store
 
@@ -49,6 +51,25 @@ def test_two_processes_migrating_at_once_both_succeed(database_url):
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     assert current(Store.from_url(database_url, migrate=False).engine) == "0004"
+
+
+def test_a_sqlite_migration_waits_for_the_migration_lock_of_its_file(tmp_path):
+    database = tmp_path / "waits.db"
+    code = ("import sys; from bot.core.storage.store import Store; print('imported', flush=True); "
+            "Store.from_url(sys.argv[1]); print('migrated', flush=True)")
+    with FileLock(f"{database}.migrate-lock"):  # another process is migrating this file
+        proc = subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{database}"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "imported"
+            time.sleep(0.5)
+            assert proc.poll() is None and not database.exists()  # waiting, and has not touched the database
+        except BaseException:
+            proc.kill()
+            raise
+    out, err = proc.communicate(timeout=120)
+    assert (proc.returncode, out.strip()) == (0, "migrated"), err
+    assert current(Store.from_url(f"sqlite:///{database}", migrate=False).engine) == "0004"
 
 
 def test_the_same_message_is_recorded_once_even_from_two_processes(database_url):

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from bot.core.synchistory import ingest
-from bot.core.synchistory.ingest import ImportReport, import_csv, import_json
+from bot.core.synchistory.ingest import ImportReport, import_csv, import_rows
+from bot.core.synchistory.parse import parse_json_rows
 from bot.core.storage.store import Store
 from bot.core.storage.tables import OPEN, RESOLVED, SyncErrorRow
 
@@ -245,11 +246,11 @@ def test_bad_rows_are_reported_and_the_good_rows_imported(store, engine):
 
 
 def test_json_rows(store, engine):
-    report = import_json(store, engine, [
+    report = import_rows(store, engine, parse_json_rows([  # as POST /api/sync-errors does
         {"date": "2026-03-01T09:00:00Z", "type": "Sale", "reference": "SO-1", "status": "Error", "message": CURRENCY},
         {"date": "2026-03-01T10:00:00Z", "type": "Sale", "reference": "SO-1", "status": "Completed"},
         {"type": "Sale", "status": "Error"},
-    ])
+    ]), source="api")
     assert (report.errors_tracked, report.resolved, report.problems) == (1, 1, [(3, "no reference")])
     assert report.to_json()["problems"] == [{"row": 3, "reason": "no reference"}]
     assert by_key(store)[("Sale", "SO-1")]["source"] == "api"
