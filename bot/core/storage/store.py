@@ -1,5 +1,5 @@
 """Cases, received events and feedback in a SQL database (SQLite by default, PostgreSQL in
-production), through SQLAlchemy. Schema changes go through Alembic (bot/migrations).
+production), through SQLAlchemy. Schema changes go through Alembic (bot/core/storage/migrations).
 
 The store is synchronous: the Slack edge calls it on its one database thread (SlackEdge.db),
 or in place for the burst path's short SQLite writes (SlackEdge.write); Teams, the scheduler
@@ -78,7 +78,7 @@ class Store:
             database.parent.mkdir(parents=True, exist_ok=True)
         store = cls(make_engine(url), clock)
         if migrate:
-            from ...migrations import upgrade
+            from .migrations import upgrade
 
             upgrade(store.engine)
         return store

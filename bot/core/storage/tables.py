@@ -1,6 +1,6 @@
 """The database tables (SQLAlchemy declarative rows) and the plain records the store hands out.
 
-Schema changes go through Alembic (bot/migrations); the store (bot/core/storage/store.py) reads and
+Schema changes go through Alembic (bot/core/storage/migrations); the store (bot/core/storage/store.py) reads and
 writes these rows.
 """
 

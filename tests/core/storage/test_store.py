@@ -15,7 +15,7 @@ from filelock import FileLock
 from bot.core.storage.store import Store
 
 from bot.core.storage.tables import ESCALATED, OPEN, RESOLVED
-from bot.migrations import current
+from bot.core.storage.migrations import current
 
 
 def _case(store: Store, **overrides):

@@ -14,7 +14,7 @@ from filelock import FileLock
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ..core.storage.sqlite import database_file
+from ..sqlite import database_file
 
 HERE = Path(__file__).resolve().parent
 _LOCK_KEY = 0x5CA7_3D1C  # arbitrary, constant: "SyncMedic migrations"
