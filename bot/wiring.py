@@ -25,7 +25,7 @@ def build_core(settings: Settings, progress: Progress = lambda _m: None) -> Core
     model, meta = load_model(catalog, settings.intents_dir, settings.training_dir, settings.model_dir,
                              rebuild=settings.stale_model == "rebuild", progress=progress)
     engine = Engine(catalog, model)
-    renderer = Renderer(catalog, settings.responses_dir)
+    renderer = Renderer(catalog, settings.responses_dir, settings.support_contact)
     return Core(catalog, engine, renderer, Assistant(engine, renderer), meta)
 
 
