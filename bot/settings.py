@@ -68,6 +68,23 @@ def _with_slash(url: str) -> str:
 
 MAX_WEB_CONCURRENCY = 64
 
+# Where replies send people who need Cin7 Core (DEAR) support: Cin7 Core's help centre, from
+# which its support team is reached (help.core.cin7.com, the help site Cin7 Core's own help
+# articles live on). support@dearsystems.com was DEAR Systems' address before the rename.
+DEFAULT_SUPPORT_CONTACT = "https://help.core.cin7.com"
+_CONTACT_MAX = 200
+
+
+def _support_contact(env: Mapping[str, str]) -> str:
+    """SUPPORT_CONTACT: one short line (an address or a URL) that escalation texts show."""
+    text = " ".join(env.get("SUPPORT_CONTACT", "").split())
+    if not text:
+        return DEFAULT_SUPPORT_CONTACT
+    if len(text) > _CONTACT_MAX or not text.isprintable():
+        raise SettingsError(f"SUPPORT_CONTACT: use one line of at most {_CONTACT_MAX} printable characters, "
+                            "e.g. an email address or a help-centre URL")
+    return text
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -110,6 +127,7 @@ class Settings:
     microsoft_app_password: str | None = None
     microsoft_app_tenant_id: str | None = None
     teams: bool = True
+    support_contact: str = DEFAULT_SUPPORT_CONTACT
 
     @property
     def slack_oauth(self) -> bool:
@@ -218,4 +236,5 @@ class Settings:
             microsoft_app_password=env.get("MICROSOFT_APP_PASSWORD") or None,
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip() or None,
             teams=_flag(env, "TEAMS", True),
+            support_contact=_support_contact(env),
         )

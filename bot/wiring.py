@@ -33,7 +33,7 @@ def build_core(settings: Settings, progress: Progress = lambda _m: None) -> Core
     catalog = load_catalog(settings.intents_dir)
     model, meta = load_model(catalog, settings.intents_dir, settings.training_dir, settings.model_dir,
                              rebuild=settings.stale_model == "rebuild", progress=progress)
-    renderer = Renderer(catalog, settings.responses_dir, channel_formats())
+    renderer = Renderer(catalog, settings.responses_dir, channel_formats(), settings.support_contact)
     return Core(catalog, Engine(catalog, model), renderer, renderer.phrases, meta)
 
 

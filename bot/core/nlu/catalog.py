@@ -14,18 +14,15 @@ from pathlib import Path
 import yaml
 
 from . import regex_tree as rt
+from .kb_fields import KB_VALUES, CatalogError, Step, parse_sources, parse_steps  # noqa: F401 (re-exported)
 from .patterns import required_text
 
 OUT_OF_SCOPE = "out_of_scope"
 META_INTENTS = ("greeting", "thanks", "help", "escalate")
 SLOT_NAMES = (
     "product", "order", "bill", "invoice", "reference", "transaction", "account_code",
-    "amount", "error_code", "customer", "supplier", "name", "currency",
+    "amount", "error_code", "customer", "supplier", "name", "currency", "sale_currency",
 )
-
-
-class CatalogError(ValueError):
-    """The knowledge base is malformed; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +32,8 @@ class Signature:
     # Plain text every match contains, lower case ("" when the pattern has none): an ASCII
     # message without it cannot match, and a substring test is far cheaper than the search.
     needle: str = ""
+    # The variant this error text proves ("" when the text is shared by several causes).
+    variant: str = ""
 
     @property
     def slots(self) -> tuple[str, ...]:
@@ -44,10 +43,12 @@ class Signature:
 @dataclass(frozen=True)
 class Variant:
     key: str
-    label: str
-    match: re.Pattern[str]
+    label: str                       # the heading when this variant is the one shown
+    when: str                        # the heading when every variant is shown: "If this was..."
     causes: tuple[str, ...]
-    steps: tuple[str, ...]
+    steps: tuple[Step, ...]
+    wording: re.Pattern[str] | None = None  # explicit wording that proves it (named groups: slots)
+    escalate: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,13 @@ class Intent:
     section: str = ""
     means: str = ""
     causes: tuple[str, ...] = ()
-    steps: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
     escalate: str = ""
     answer: str = ""
     signatures: tuple[Signature, ...] = ()
     variants: tuple[Variant, ...] = ()
     related: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # help pages the means and causes rely on beyond the article
 
     @property
     def is_problem(self) -> bool:
@@ -79,10 +81,23 @@ class Intent:
                 texts += [v.label, *v.causes]
         return [_strip_markup(t) for t in texts if t]
 
-    def pick_variants(self, text: str) -> tuple[Variant, ...]:
-        """The variants a message points at; all of them when it points at none or several."""
-        hits = tuple(v for v in self.variants if v.match.search(text))
-        return hits if len(hits) == 1 else self.variants
+    def pick_variants(self, text: str, told: frozenset[str] = frozenset()) -> tuple[tuple[Variant, ...], dict[str, str]]:
+        """The variants the evidence points at, and the slots the evidence filled.
+
+        `told` holds the variant each matched error text proves ("" for a text several causes
+        share). The error text decides when every match tells; otherwise explicit wording
+        (`wording`) may, if exactly one variant's wording is there. Codes and numbers in the
+        message never do. Without evidence every variant is shown, each under its `when`.
+        """
+        if not self.variants:
+            return (), {}
+        if told and "" not in told:
+            return tuple(v for v in self.variants if v.key in told), {}
+        said = [(v, m) for v in self.variants if v.wording is not None and (m := v.wording.search(text))]
+        if len(said) == 1:
+            variant, match = said[0]
+            return (variant,), {k: s for k, s in match.groupdict().items() if s}
+        return self.variants, {}
 
 
 @dataclass
@@ -203,22 +218,17 @@ def _load_intent(path: Path) -> Intent:
     if kind not in ("problem", "meta"):
         raise CatalogError(f"{where}: kind must be problem or meta")
     problem = kind == "problem"
-    variants = []
-    for n, v in enumerate(doc.get("variants") or []):
-        vw = f"{where} variant {n + 1}"
-        variants.append(Variant(
-            key=_text(v, "key", vw, True),
-            label=_text(v, "label", vw, True),
-            match=_compile(_text(v, "match", vw, True), vw),
-            causes=_texts(v, "causes", vw, True),
-            steps=_texts(v, "steps", vw, True),
-        ))
+    variants = _load_variants(doc, where)
+    keys = {v.key for v in variants}
     signatures = []
     for n, s in enumerate(doc.get("signatures") or []):
         if not isinstance(s, dict) or "pattern" not in s:
             raise CatalogError(f"{where}: signature {n + 1} needs a 'pattern'")
         pattern = _compile(str(s["pattern"]), f"{where} signature {n + 1}")
-        signatures.append(Signature(intent_id, pattern, required_text(pattern)))
+        variant = _text(s, "variant", f"{where} signature {n + 1}", False)
+        if variant and variant not in keys:
+            raise CatalogError(f"{where}: signature {n + 1} names variant {variant!r}, not one of {sorted(keys)}")
+        signatures.append(Signature(intent_id, pattern, required_text(pattern), variant))
     related = doc.get("related") or []
     if not isinstance(related, list):
         raise CatalogError(f"{where}: 'related' must be a list of intent ids")
@@ -230,13 +240,41 @@ def _load_intent(path: Path) -> Intent:
         section=_text(doc, "section", where, problem),
         means=_text(doc, "means", where, problem),
         causes=_texts(doc, "causes", where, problem and not variants),
-        steps=_texts(doc, "steps", where, problem and not variants),
-        escalate=_text(doc, "escalate", where, problem),
+        steps=parse_steps(doc, where, problem and not variants),
+        escalate=_text(doc, "escalate", where, problem and not (variants and all(v.escalate for v in variants))),
         answer=_multiline(doc, "answer", where, not problem),
         signatures=tuple(signatures),
         variants=tuple(variants),
         related=tuple(str(r) for r in related),
+        sources=parse_sources(doc.get("sources"), where),
     )
+
+
+def _load_variants(doc: dict, where: str) -> list[Variant]:
+    """Two causes behind one error text: each with its own heading, causes, steps, evidence."""
+    variants = []
+    for n, v in enumerate(doc.get("variants") or []):
+        vw = f"{where} variant {n + 1}"
+        if not isinstance(v, dict):
+            raise CatalogError(f"{vw}: expected a mapping")
+        if "match" in v:  # the old keyword rule: any code in a message could pick the wrong fix
+            raise CatalogError(f"{vw}: 'match' is no longer read; a variant is chosen by the signature "
+                               "that matched (signature 'variant') or by explicit 'wording'")
+        wording = _text(v, "wording", vw, False)
+        variants.append(Variant(
+            key=_text(v, "key", vw, True),
+            label=_text(v, "label", vw, True),
+            when=_text(v, "when", vw, True),
+            causes=_texts(v, "causes", vw, True),
+            steps=parse_steps(v, vw, True),
+            wording=_compile(wording, vw) if wording else None,
+            escalate=_text(v, "escalate", vw, False),
+        ))
+    if len(variants) == 1:
+        raise CatalogError(f"{where}: 'variants' needs two or more entries")
+    if len({v.key for v in variants}) != len(variants):
+        raise CatalogError(f"{where}: variant keys must be unique")
+    return variants
 
 
 def load_catalog(intents_dir: Path) -> Catalog:

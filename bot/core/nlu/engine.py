@@ -82,16 +82,18 @@ class Engine:
         return sorted(per_segment, key=strength, reverse=True)
 
     def _finding(self, intent: str, confidence: float, text: str, source: str,
-                 slots: dict[str, str] | None = None, evidence: str = "", alone: bool = True) -> Finding:
+                 slots: dict[str, str] | None = None, evidence: str = "", alone: bool = True,
+                 told: frozenset[str] = frozenset()) -> Finding:
         context = evidence or text
         item = self.catalog[intent]
-        # Which of two causes: the whole message may say it ("journal" on another line),
-        # unless other lines belong to other errors (several errors, or a long paste).
-        chosen = item.pick_variants(text if alone and len(text) <= WHOLE_MESSAGE_CHARS else context)
+        # Which of two causes: the error texts that matched (`told`), else explicit wording in
+        # the whole message (another line may say it), unless other lines belong to other
+        # errors (several errors, or a long paste).
+        chosen, said = item.pick_variants(text if alone and len(text) <= WHOLE_MESSAGE_CHARS else context, told)
         return Finding(
             intent=intent,
             confidence=confidence,
-            entities=extract(context, slots),
+            entities=extract(context, {**said, **(slots or {})}),
             evidence=evidence,
             source=source,
             variants=tuple(v.key for v in chosen) if len(chosen) == 1 else (),
@@ -103,8 +105,9 @@ class Engine:
         for hit in hits:
             if any(f.intent == hit.intent for f in findings):
                 continue
+            told = frozenset(h.variant for h in hits if h.intent == hit.intent)
             findings.append(self._finding(hit.intent, SIGNATURE_CONFIDENCE, text, "signature",
-                                          hit.slots, hit.evidence(text), alone))
+                                          hit.slots, hit.evidence(text), alone, told))
         findings += self._extra_segment_findings(text, ranked, {f.intent for f in findings})
         findings = findings[:MAX_FINDINGS]
         seen = {f.intent for f in findings}

@@ -31,6 +31,7 @@ class SignatureHit:
     start: int
     end: int
     slots: dict[str, str]
+    variant: str = ""  # the variant of a merged intent this error text proves ("" if shared)
 
     def evidence(self, text: str) -> str:
         """The line the error text sits on."""
@@ -50,7 +51,7 @@ def find_signatures(catalog: Catalog, text: str) -> list[SignatureHit]:
             if n >= 20:  # the same error 1,000 times in a log says nothing new
                 break
             slots = {k: v for k, v in m.groupdict().items() if v}
-            hits.append(SignatureHit(sig.intent, m.start(), m.end(), slots))
+            hits.append(SignatureHit(sig.intent, m.start(), m.end(), slots, sig.variant))
     # Most specific first: more captured slots, then the longer match.
     hits.sort(key=lambda h: (-len(h.slots), -(h.end - h.start), h.start))
     kept: list[SignatureHit] = []

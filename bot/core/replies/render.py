@@ -94,10 +94,37 @@ def _tojson(context: Context, value: Any) -> str:
     return Markup(json.dumps(value, ensure_ascii=False))
 
 
-class Renderer:
-    """Renders answers for each channel from responses/ and the catalog."""
+def _numbered(items: list[Any], before: str = "") -> str:
+    """Steps as numbered lines; a risky step's warning (after `before`, the layout's words) on
+    its own line just above it, so it is read before the step, never after."""
+    lines = []
+    for n, item in enumerate(items, 1):
+        text, warning = (item["text"], item["risky"]) if isinstance(item, dict) else (item, "")
+        if warning:
+            lines.append(f"{before}{warning}")
+        lines.append(f"{n}. {text}")
+    return "\n".join(lines)
 
-    def __init__(self, catalog: Catalog, responses_dir: Path, formats: dict[str, ChannelFormat]) -> None:
+
+def _step_runs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps cut before each risky one, for layouts that show a warning as its own element:
+    [{"start": 1, "risky": "", "steps": [...]}, {"start": 4, "risky": "warning", "steps": [...]}]."""
+    runs: list[dict[str, Any]] = []
+    for n, item in enumerate(items, 1):
+        if not runs or item["risky"]:
+            runs.append({"start": n, "risky": item["risky"], "steps": []})
+        runs[-1]["steps"].append(item)
+    return runs
+
+
+class Renderer:
+    """Renders answers for each channel from responses/ and the catalog.
+
+    `support_contact` (the SUPPORT_CONTACT setting) is what the knowledge base's escalation
+    texts show as `{{ support }}`."""
+
+    def __init__(self, catalog: Catalog, responses_dir: Path, formats: dict[str, ChannelFormat],
+                 support_contact: str) -> None:
         self.catalog = catalog
         self.formats = formats
         self.responses_dir = responses_dir
@@ -116,8 +143,11 @@ class Renderer:
         self._layout.filters["tojson"] = _tojson
         # Lists as lines: plain Python, called directly (a jinja macro costs more than the text it makes).
         self._layout.filters["bullets"] = lambda items, mark: "\n".join(f"{mark}{item}" for item in items)
-        self._layout.filters["numbered"] = lambda items: "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
+        self._layout.filters["numbered"] = _numbered
+        self._layout.filters["step_runs"] = _step_runs
         self._kb_envs = {name: _kb_environment(ch) for name, ch in formats.items()}
+        for env in self._kb_envs.values():
+            env.globals["support"] = support_contact  # escaped per channel by finalize
         self._kb_cache: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
         self._kb_rendered: dict[tuple, str] = {}
 
@@ -133,8 +163,10 @@ class Renderer:
         first reply of each kind does not pay for it)."""
         count = 0
         for intent in self.catalog.intents.values():
-            sources = [intent.summary, intent.means, intent.escalate, intent.answer, *intent.causes, *intent.steps]
-            sources += [text for v in intent.variants for text in (*v.causes, *v.steps)]
+            sources = [intent.summary, intent.means, intent.escalate, intent.answer, *intent.causes]
+            sources += [t for step in intent.steps for t in (step.text, step.risky)]
+            for v in intent.variants:
+                sources += [v.escalate, *v.causes, *(t for step in v.steps for t in (step.text, step.risky))]
             for channel in channels:
                 for source in filter(None, sources):
                     self.kb_text(channel, source, {})
@@ -183,7 +215,11 @@ class Renderer:
         def r(source: str) -> str:
             return self.kb_text(channel, source, values)
 
+        def steps(items: tuple) -> list[dict[str, str]]:
+            return [{"text": r(s.text), "risky": r(s.risky) if s.risky else ""} for s in items]
+
         chosen = [v for v in intent.variants if not finding.variants or v.key in finding.variants]
+        together = len(chosen) > 1  # the evidence did not tell: each under its "If this was..."
         return {
             "id": intent.id,
             "kind": intent.kind,
@@ -192,10 +228,12 @@ class Renderer:
             "section": intent.section,
             "means": r(intent.means),
             "causes": [r(c) for c in intent.causes],
-            "steps": [r(s) for s in intent.steps],
-            "variants": [{"label": v.label, "causes": [r(c) for c in v.causes], "steps": [r(s) for s in v.steps]}
+            "steps": steps(intent.steps),
+            "variants": [{"key": v.key, "label": v.when if together else v.label,
+                          "causes": [r(c) for c in v.causes], "steps": steps(v.steps),
+                          "escalate": r(v.escalate) if v.escalate else ""}
                          for v in chosen],
-            "escalate": r(intent.escalate),
+            "escalate": r(intent.escalate) if intent.escalate else "",
             "answer": r(intent.answer),
             "evidence": ch.escape(one_line(finding.evidence, EVIDENCE_CHARS)) if finding.evidence else "",
             "confidence_pct": round(finding.confidence * 100),

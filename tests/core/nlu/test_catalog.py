@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, meta
 
-from bot.core.nlu.catalog import META_INTENTS, SLOT_NAMES, CatalogError, load_catalog
+from bot.core.nlu.catalog import KB_VALUES, META_INTENTS, SLOT_NAMES, CatalogError, load_catalog
 from bot.core.nlu.scan import find_signatures
 from bot.core.nlu.text import normalise
 from tests.support import PROJECT_ROOT
@@ -36,11 +36,14 @@ def text_fields(intent) -> list[tuple[str, str]]:
     fields = [("title", intent.title), ("summary", intent.summary), ("section", intent.section),
               ("means", intent.means), ("escalate", intent.escalate), ("answer", intent.answer)]
     fields += [(f"causes[{n}]", c) for n, c in enumerate(intent.causes)]
-    fields += [(f"steps[{n}]", s) for n, s in enumerate(intent.steps)]
+    fields += [(f"steps[{n}]", s.text) for n, s in enumerate(intent.steps)]
+    fields += [(f"steps[{n}] risky", s.risky) for n, s in enumerate(intent.steps)]
     for v in intent.variants:
-        fields += [(f"variant {v.key} label", v.label)]
+        fields += [(f"variant {v.key} label", v.label), (f"variant {v.key} when", v.when),
+                   (f"variant {v.key} escalate", v.escalate)]
         fields += [(f"variant {v.key} causes[{n}]", c) for n, c in enumerate(v.causes)]
-        fields += [(f"variant {v.key} steps[{n}]", s) for n, s in enumerate(v.steps)]
+        fields += [(f"variant {v.key} steps[{n}]", s.text) for n, s in enumerate(v.steps)]
+        fields += [(f"variant {v.key} steps[{n}] risky", s.risky) for n, s in enumerate(v.steps)]
     return [(name, text) for name, text in fields if text]
 
 
@@ -63,13 +66,15 @@ def test_problem_intent_has_every_field(catalog, intent_id):
     assert intent.title and len(intent.title) <= 80
     assert intent.summary and len(intent.summary) <= 120
     assert intent.section and len(intent.section.split()) <= 8
-    assert intent.means and intent.escalate
+    assert intent.means
     if intent.variants:
         assert len(intent.variants) >= 2
         assert not intent.causes and not intent.steps, "variants replace top-level causes/steps"
         for v in intent.variants:
-            assert v.key and v.label and v.causes and v.steps
+            assert v.key and v.label and v.when and v.causes and v.steps
+            assert v.escalate or intent.escalate, "every variant has a way to a person"
     else:
+        assert intent.escalate
         assert intent.causes and intent.steps
 
 
@@ -83,6 +88,13 @@ def test_meta_intent_has_an_answer(catalog, intent_id):
 def test_two_cause_intents_have_variants(catalog):
     assert {v.key for v in catalog["reference_number_not_unique"].variants} == {"journal_entries", "invoice_numbers"}
     assert {v.key for v in catalog["one_foreign_currency"].variants} == {"account_currencies", "customer_currency"}
+
+
+def test_merged_intents_say_when_each_variant_applies_and_escalate_per_variant(catalog):
+    for intent in (i for i in catalog.problems if i.variants):
+        whens = [v.when for v in intent.variants]
+        assert len(set(whens)) == len(whens) and all(w.startswith("If ") for w in whens), intent.id
+        assert all(v.escalate for v in intent.variants), intent.id
 
 
 @pytest.mark.parametrize("intent_id", ALL_IDS)
@@ -106,9 +118,10 @@ def test_static_text_has_no_markup_characters(catalog, intent_id):
 def test_text_templates_parse_and_use_known_slots(catalog, intent_id):
     env = Environment()
     env.filters.update(em=lambda value, fallback="": value, b=lambda value: value)  # the renderer's filters
+    known = set(SLOT_NAMES) | set(KB_VALUES)
     for name, text in text_fields(catalog[intent_id]):
         variables = meta.find_undeclared_variables(env.parse(text))
-        assert variables <= set(SLOT_NAMES), f"{intent_id} {name} uses unknown slots {variables - set(SLOT_NAMES)}"
+        assert variables <= known, f"{intent_id} {name} uses unknown slots {variables - known}"
 
 
 @pytest.mark.parametrize("intent_id", ALL_IDS)
@@ -171,9 +184,29 @@ MALFORMED = {
     "meta_without_answer": ("id: {name}\nkind: meta\ntitle: Hi\nsummary: Say hi.\nrelated: []\n", "answer"),
     "not_a_mapping": ("- just\n- a list\n", "mapping"),
     "not_yaml": ("id: [unclosed\n", "YAML"),
-    "variant_without_match": (VALID.format(id="{name}").replace(
+    "variant_with_keyword_match": (VALID.format(id="{name}").replace(
         "causes:\n  - It was used wrongly.\nsteps:\n  - Fix it.\n",
-        "variants:\n  - key: a\n    label: A\n    causes: [x]\n    steps: [y]\n"), "match"),
+        "variants:\n  - {key: a, label: A, when: If A, match: 'INV', causes: [x], steps: [y]}\n"
+        "  - {key: b, label: B, when: If B, causes: [x], steps: [y]}\n"), "match"),
+    "variant_without_when": (VALID.format(id="{name}").replace(
+        "causes:\n  - It was used wrongly.\nsteps:\n  - Fix it.\n",
+        "variants:\n  - {key: a, label: A, causes: [x], steps: [y]}\n"
+        "  - {key: b, label: B, when: If B, causes: [x], steps: [y]}\n"), "when"),
+    "single_variant": (VALID.format(id="{name}").replace(
+        "causes:\n  - It was used wrongly.\nsteps:\n  - Fix it.\n",
+        "variants:\n  - {key: a, label: A, when: If A, causes: [x], steps: [y]}\n"), "two or more"),
+    "signature_names_unknown_variant": (VALID.format(id="{name}").replace(
+        "- pattern: 'The thing broke'", "- {pattern: 'The thing broke', variant: nope}"), "nope"),
+    "step_without_text": (VALID.format(id="{name}").replace("  - Fix it.\n", "  - {risky: Careful.}\n"), "text"),
+    "step_with_unknown_key": (VALID.format(id="{name}").replace(
+        "  - Fix it.\n", "  - {text: Fix it., warning: Careful.}\n"), "warning"),
+    "step_with_empty_warning": (VALID.format(id="{name}").replace(
+        "  - Fix it.\n", "  - {text: Fix it., risky: ''}\n"), "risky"),
+    "source_not_https": (VALID.format(id="{name}").replace(
+        "  - Fix it.\n", "  - {text: Fix it., source: 'http://quickbooks.intuit.com/x'}\n"), "https"),
+    "source_off_the_two_products": (VALID.format(id="{name}").replace(
+        "  - Fix it.\n", "  - {text: Fix it., source: 'https://intuit.com.example.net/x'}\n"), "source"),
+    "intent_source_elsewhere": (VALID.format(id="{name}") + "sources: ['https://blog.example.com/qbo']\n", "source"),
 }
 
 
@@ -188,6 +221,19 @@ def test_loader_rejects_malformed_file_naming_it(tmp_path, case):
     message = str(caught.value)
     assert f"{name}.yaml" in message
     assert expected.lower() in message.lower()
+
+
+def test_steps_load_with_their_warning_and_sources(tmp_path):
+    write_intent(tmp_path, "risky_thing", VALID.format(id="risky_thing").replace("  - Fix it.\n", (
+        "  - Look first.\n"
+        "  - text: Press **Rewrite all**.\n"
+        "    risky: It rewrites every record.\n"
+        "    source: https://help.core.cin7.com/hc/en-us/articles/1\n")))
+    steps = load_catalog(tmp_path)["risky_thing"].steps
+    assert [(s.text, s.risky, s.sources) for s in steps] == [
+        ("Look first.", "", ()),
+        ("Press **Rewrite all**.", "It rewrites every record.", ("https://help.core.cin7.com/hc/en-us/articles/1",)),
+    ]
 
 
 def test_loader_rejects_an_empty_folder(tmp_path):
@@ -303,3 +349,107 @@ def test_every_signature_intent_in_the_real_catalog_is_covered_here(catalog):
 def test_the_real_catalog_loads_from_disk():
     catalog = load_catalog(PROJECT_ROOT / "intents")
     assert set(ALL_IDS) <= set(catalog.ids)
+
+
+# -- what the texts may say --------------------------------------------------------------
+
+_ADDRESS = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}|https?://|www\.|dearsystems", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("intent_id", ALL_IDS)
+def test_no_intent_text_hard_codes_a_support_address(catalog, intent_id):
+    # The one way to a person is the SUPPORT_CONTACT setting, shown as {{ support }}.
+    for name, text in text_fields(catalog[intent_id]):
+        assert not _ADDRESS.search(_JINJA_EXPR.sub("", text)), f"{intent_id} {name}: {text!r}"
+
+
+def test_cin7_core_support_is_named_with_the_way_to_reach_it(catalog):
+    for intent in catalog.intents.values():
+        for name, text in text_fields(intent):
+            if "Cin7 Core support" in text and name not in ("title", "summary"):
+                assert "{{ support }}" in text, f"{intent.id} {name} names Cin7 Core support without {{{{ support }}}}"
+
+
+# Actions that are hard to undo. A step that does one of these (rather than forbidding it)
+# must carry `risky`, the warning shown before it.
+_HARD_TO_UNDO = re.compile(
+    r"\*\*replace products\*\*|\bdelete\b|\bdisconnect\b|\bvoid\b|\*\*undo\*\*|historical transactions"
+    r"|switch \*\*close the books\*\* off|take the payment off|untick", re.IGNORECASE)
+
+
+def risky_steps(intent):
+    yield from ((None, s) for s in intent.steps)
+    yield from ((v.key, s) for v in intent.variants for s in v.steps)
+
+
+@pytest.mark.parametrize("intent_id", PROBLEM_IDS)
+def test_every_hard_to_undo_step_is_marked_risky(catalog, intent_id):
+    for variant, step in risky_steps(catalog[intent_id]):
+        if _HARD_TO_UNDO.search(step.text) and not step.text.startswith("Do not"):
+            assert step.risky, f"{intent_id} {variant or ''} step {step.text!r} needs a warning ('risky')"
+
+
+def test_the_risky_steps_the_issue_names_are_marked(catalog):
+    def marked(intent_id, words):
+        return any(words in s.text and s.risky for _, s in risky_steps(catalog[intent_id]))
+
+    assert marked("duplicate_cogs", "**Replace Products**")
+    assert marked("duplicate_product_names", "disconnect the product catalogue")
+    assert marked("inactive_product_in_qbo", "**Delete Deprecated Products**")
+    assert marked("period_closed", "Switch **Close the books** off")
+    assert marked("matched_bank_transaction", "**Undo**")
+    assert marked("transaction_deposited", "Take the payment off")
+    assert marked("unauthorized_401", "**Disconnect**")
+    assert marked("reference_number_not_unique", "void")
+    # reconciliation warnings come first: before the step, not after it
+    for intent_id in ("matched_bank_transaction", "transaction_deposited"):
+        assert any("reconciled" in s.risky for _, s in risky_steps(catalog[intent_id])), intent_id
+
+
+@pytest.mark.parametrize("intent_id", PROBLEM_IDS)
+def test_sources_are_public_intuit_or_cin7_pages(catalog, intent_id):
+    intent = catalog[intent_id]
+    urls = [*intent.sources, *(u for _, s in risky_steps(intent) for u in s.sources)]
+    for url in urls:
+        assert re.match(r"https://([\w-]+\.)*(intuit|cin7)\.com/", url), url
+
+
+def title_overlap(a: str, b: str) -> float:
+    """Share of the shorter title's words the other title has too."""
+    def words(title):
+        return set(re.findall(r"[a-z]+", title.lower())) - {"a", "an", "the", "in", "to", "of", "is", "has", "its"}
+
+    return len(words(a) & words(b)) / min(len(words(a)), len(words(b)))
+
+
+def test_titles_tell_the_problems_apart(catalog):
+    # "Did you mean" lists titles: two that share almost every word look like one problem.
+    problems = catalog.problems
+    for n, a in enumerate(problems):
+        for b in problems[n + 1:]:
+            assert a.title != b.title
+            assert title_overlap(a.title, b.title) < 0.85, (a.title, b.title)
+
+
+def test_the_two_not_exported_titles_name_what_is_held_back(catalog):
+    sale, order = catalog["product_not_exported"].title, catalog["order_product_not_exported"].title
+    assert title_overlap(sale, order) < 0.5, (sale, order)
+    assert "sale" in sale.lower() and "order" in order.lower()
+
+
+@pytest.mark.parametrize("text,slots", [
+    # verbatim from the issue: the order slot must not swallow "Red"
+    ("Product Socks in Red in SO-00412 has not been exported to QuickBooks",
+     {"product": "Socks in Red", "order": "SO-00412"}),
+    ('Product "Socks in Red" in "SO-00412" has not been exported to QuickBooks',
+     {"product": "Socks in Red", "order": "SO-00412"}),
+    ('Product "12" Ruler" in "SO-00412" has not been exported to QuickBooks',
+     {"product": '12" Ruler', "order": "SO-00412"}),
+    ("Product Tea in a Tin in SO-7 has not been exported to QuickBooks. Please check the export status in sync history",
+     {"product": "Tea in a Tin", "order": "SO-7"}),
+    ('Product "Mug" in "Sale Order 412" has not been exported to QuickBooks',  # a quoted order may have spaces
+     {"product": "Mug", "order": "Sale Order 412"}),
+])
+def test_the_two_slot_signature_keeps_names_whole(catalog, text, slots):
+    hits = find_signatures(catalog, normalise(text))
+    assert [(h.intent, h.slots) for h in hits] == [("order_product_not_exported", slots)]

@@ -1,9 +1,12 @@
 """Replies per channel: golden files for every intent, specifics in the steps, escaping of
 user text, and Slack / Teams limits.
 
-Golden answers are built with `engine.answer_for`, which does not consult the model, so they
-change only when intents/, responses/ or the renderer change. After an intended change, run
-`UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/core/replies/test_render.py` and review the diff.
+Golden answers are built with `engine.answer_for`, or from the exact error text's finding
+alone; neither consults the model, so they change only when intents/, responses/ or the
+renderer change. Every problem intent has one with the specifics of a message and one
+without (`<intent>--bare`: every slot falls back to its plain wording). After an intended
+change, run `UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/core/replies/test_render.py`
+and review the diff.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.core.nlu.answers import Answer, AnswerKind, Finding, Scored
-from bot.core.nlu.catalog import META_INTENTS
+from bot.core.nlu.catalog import META_INTENTS, SLOT_NAMES
+from bot.core.replies.render import Renderer
 from bot.slack.format import SLACK_BUTTON_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
 from bot.teams.format import TEAMS_TEXT_CHARS
-from tests.support import strings
+from bot.wiring import channel_formats
+from tests.support import PROJECT_ROOT, strings
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -62,18 +67,38 @@ SAMPLES = {
     "unauthorized_401": "Unauthorized-401",
     "unexpected_user_error": "Unexpected user error. ( -12476 )",
 }
-# Extra cases for the two-cause intents: each variant on its own.
+# Extra cases for the two-cause intents: a variant the evidence proves, and both when it does not.
+# These go through the exact error texts (the evidence), keeping only the finding.
 VARIANT_SAMPLES = {
-    "reference_number_not_unique--journal": ("reference_number_not_unique", "journal entry JNL-0087: Reference number is not unique"),
-    "reference_number_not_unique--invoice": ("reference_number_not_unique", "Invoice INV-2031: Reference number is not unique"),
-    "one_foreign_currency--accounts": ("one_foreign_currency", "one foreign currency at a time; the inventory account and A/R differ"),
-    "one_foreign_currency--customer": ("one_foreign_currency", 'one foreign currency at a time; customer "Blue Sky Cafe" sale from Shopify in CAD'),
+    "reference_number_not_unique--journal": (
+        "reference_number_not_unique",
+        "Failed to export a journal entry for JNL-0087 from DEAR to QuickBooks: Reference number is not unique"),
+    "reference_number_not_unique--both": (
+        "reference_number_not_unique", "Invoice INV-2031: Reference number is not unique"),
+    "one_foreign_currency--both": (
+        "one_foreign_currency", "Transactions can have only one foreign currency at a time; the inventory account and A/R differ"),
+    "one_foreign_currency--customer": (
+        "one_foreign_currency",
+        'Transactions can have only one foreign currency at a time; customer "Blue Sky Cafe" sale from Shopify in CAD'),
 }
+BARE = "--bare"
+
+
+def from_error_text(core, intent: str, text: str) -> Answer:
+    """The answer to an exact error text, without the model's alternatives."""
+    found = core.engine.diagnose(text)
+    assert found.intent == intent and found.primary.source == "signature"
+    return Answer(found.kind, found.intent, found.confidence, (), found.entities, found.findings[:1])
+
+
+def problem_ids() -> list[str]:
+    return sorted(i for i in SAMPLES if i not in META_INTENTS)
 
 
 def answer_cases(core) -> dict[str, Answer]:
     cases = {intent: core.engine.answer_for(intent, text) for intent, text in SAMPLES.items()}
-    cases.update({name: core.engine.answer_for(intent, text) for name, (intent, text) in VARIANT_SAMPLES.items()})
+    cases.update({name: from_error_text(core, intent, text) for name, (intent, text) in VARIANT_SAMPLES.items()})
+    cases.update({intent + BARE: core.engine.answer_for(intent, "") for intent in problem_ids()})
     cases["_empty"] = Answer(AnswerKind.EMPTY, "out_of_scope", 1.0)
     cases["_out_of_scope"] = Answer(AnswerKind.OUT_OF_SCOPE, "out_of_scope", 0.91, (
         Scored("qbo_disconnected", 0.05), Scored("unauthorized_401", 0.03), Scored("unexpected_user_error", 0.01)))
@@ -88,7 +113,8 @@ def answer_cases(core) -> dict[str, Answer]:
     return cases
 
 
-CASE_NAMES = sorted(set(SAMPLES) | set(VARIANT_SAMPLES) | {"_empty", "_out_of_scope", "_choice", "_two_errors"})
+CASE_NAMES = sorted(set(SAMPLES) | set(VARIANT_SAMPLES) | {i + BARE for i in problem_ids()}
+                    | {"_empty", "_out_of_scope", "_choice", "_two_errors"})
 CHANNEL_FILES = {"slack": ".json", "teams": ".json", "text": ".txt"}
 
 
@@ -143,9 +169,13 @@ def test_golden_samples_carry_their_specifics(cases):
     assert cases["unexpected_user_error"].entities == {"error_code": "-12476"}
     assert cases["negative_amount"].entities["amount"] == "-45.00"
     assert cases["reference_number_not_unique--journal"].primary.variants == ("journal_entries",)
-    assert cases["reference_number_not_unique--invoice"].primary.variants == ("invoice_numbers",)
-    assert cases["one_foreign_currency--accounts"].primary.variants == ("account_currencies",)
+    assert cases["reference_number_not_unique--both"].primary.variants == ()
+    assert cases["one_foreign_currency--both"].primary.variants == ()
     assert cases["one_foreign_currency--customer"].primary.variants == ("customer_currency",)
+    assert cases["one_foreign_currency--customer"].entities["sale_currency"] == "CAD"
+    assert cases["completed_with_processing_errors"].entities == {"order": "SO-00412"}
+    for intent in problem_ids():
+        assert cases[intent + BARE].entities == {}
 
 
 # -- specifics in the steps ----------------------------------------------------------------
@@ -398,3 +428,136 @@ def test_a_layout_gives_the_same_reply_as_data_and_as_json_text(core, cases, nam
     as_data = core.renderer._data(name, ctx)
     assert as_data == as_text and as_data["text" if channel == "slack" else "body"]
     assert core.renderer._data(name, ctx) is not as_data  # a fresh structure every time (callers edit it)
+
+
+# -- risky steps: the warning is read before the step ---------------------------------------
+
+WARNING_MARK = "Before you do the next step"
+
+
+def shown_texts(value):
+    """The "text" strings of Block Kit blocks or Adaptive Card elements, in reading order."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "text" and isinstance(item, str):
+                yield item
+            else:
+                yield from shown_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from shown_texts(item)
+
+
+def ordered_text(channel: str, rendered) -> str:
+    """What a reader sees, in reading order."""
+    return rendered if channel == "text" else "\n".join(shown_texts(rendered))
+
+
+def every_step(intent):
+    yield from intent.steps
+    yield from (s for v in intent.variants for s in v.steps)
+
+
+@pytest.mark.parametrize("channel", sorted(CHANNEL_FILES))
+def test_every_risky_step_is_rendered_after_its_warning(core, catalog, channel):
+    checked = 0
+    for intent in catalog.problems:
+        answer = core.engine.answer_for(intent.id, "")  # no evidence: every variant is shown
+        out = ordered_text(channel, render(core, channel, answer))
+        for step in (s for s in every_step(intent) if s.risky):
+            warning = core.renderer.kb_text(channel, step.risky, {})
+            text = core.renderer.kb_text(channel, step.text, {})
+            at_warning = out.index(warning)
+            at_step = out.index(text, at_warning)
+            # the mark sits right before the warning, and only the step's number after it
+            mark = out.rfind(WARNING_MARK, 0, at_warning)
+            assert mark != -1 and at_warning - mark < 40, (intent.id, out[mark: at_warning])
+            assert re.fullmatch(r"[\s*]*\d{1,2}\. ", out[at_warning + len(warning): at_step]), (
+                intent.id, out[at_warning: at_step + 20])
+            checked += 1
+    assert checked >= 9  # every risky step the knowledge base marks, not a lucky few
+
+
+@pytest.mark.parametrize("channel", sorted(CHANNEL_FILES))
+def test_safe_steps_carry_no_warning(core, channel):
+    out = ordered_text(channel, render(core, channel, core.engine.answer_for("product_version_error", "")))
+    assert WARNING_MARK not in out
+
+
+def test_teams_shows_a_warning_as_its_own_attention_block(core):
+    card = core.renderer.teams(core.engine.answer_for("duplicate_cogs", ""))
+    blocks = [i for c in card["body"] for i in c.get("items", [])]
+    at = next(n for n, b in enumerate(blocks) if WARNING_MARK in b["text"])
+    assert blocks[at]["color"] == "Attention"
+    assert blocks[at + 1]["text"].startswith("6. ") and "Replace Products" in blocks[at + 1]["text"]
+    assert blocks[at - 1]["text"].startswith("1. ")  # the steps before it keep their numbers
+
+
+# -- every slot renders sensibly, with and without its entity --------------------------------
+
+_AWKWARD = [
+    (re.compile(r"\{\{|\{%|\bNone\b|Undefined"), "template left-overs"),
+    (re.compile(r"\S {2,}\S"), "a doubled space"),
+    (re.compile(r"[^\S\n][,.;:](?!\d)|[,;]{2}|\.\."), "stray punctuation"),
+    (re.compile(r"\b(?:such as|for example|e\.g\.),? the ", re.IGNORECASE), "an example with no example"),
+    (re.compile(r"\b(?:a|an|the) (\w+), (?:a|an|the) \1\b", re.IGNORECASE), "a fallback said twice"),
+]
+
+
+def assert_reads_well(text: str, where: str) -> None:
+    for line in text.splitlines():
+        for pattern, problem in _AWKWARD:
+            assert not pattern.search(line), f"{where}: {problem} in {line!r}"
+
+
+def slots_used(intent) -> set[str]:
+    from jinja2 import Environment, meta
+
+    env = Environment()
+    env.filters.update(em=lambda value, fallback="": value, b=lambda value: value)  # the renderer's filters
+    texts = [intent.means, intent.escalate, *intent.causes, *(t for s in every_step(intent) for t in (s.text, s.risky))]
+    texts += [t for v in intent.variants for t in (v.escalate, *v.causes)]
+    return {n for t in texts if t for n in meta.find_undeclared_variables(env.parse(t))} & set(SLOT_NAMES)
+
+
+@pytest.mark.parametrize("intent_id", sorted(SAMPLES))
+def test_every_slot_reads_well_with_and_without_its_entity(core, catalog, intent_id):
+    intent = catalog[intent_id]
+    bare = core.renderer.text(core.engine.answer_for(intent_id, ""))
+    assert_reads_well(bare, f"{intent_id} without specifics")
+    for slot in sorted(slots_used(intent)):
+        value = f"VAL-{slot.upper()}"
+        finding = Finding(intent_id, 1.0, {slot: value}, source="user")
+        shown = core.renderer.text(Answer(AnswerKind.DIAGNOSIS, intent_id, 1.0, (), {slot: value}, (finding,)))
+        assert value in shown, f"{intent_id}: the {slot} slot is never filled"
+        assert_reads_well(shown, f"{intent_id} with {slot}")
+
+
+def test_the_slot_slips_the_issue_names_are_gone(core):
+    def text(intent, message=""):
+        return core.renderer.text(core.engine.answer_for(intent, message))
+
+    assert "for a sale, the sale" not in text("sale_cogs_pending")
+    assert "for a sale, the sale" not in text("sale_cogs_pending", "COGS for SO-00412 is stuck on Pending")
+    assert "such as the product" not in text("duplicate_product_names")
+    assert "for example GRN-MUG-12" in text("duplicate_product_names", "product GRN-MUG-12 exists twice")
+    assert "search for SO-00412" in text("completed_with_processing_errors", "SO-00412 shows Completed with processing errors")
+
+
+# -- the support contact comes from the SUPPORT_CONTACT setting -------------------------------
+
+def test_escalations_show_the_default_support_contact(core, settings):
+    text = core.renderer.text(core.engine.answer_for("sale_cogs_pending", ""))
+    assert f"Cin7 Core support ({settings.support_contact})" in text
+    assert "dearsystems" not in text
+
+
+def test_escalations_show_the_configured_support_contact_escaped(core):
+    contact = "<!here> help & support <help@partner.example>"
+    renderer = Renderer(core.catalog, PROJECT_ROOT / "responses", channel_formats(), contact)
+    answer = core.engine.answer_for("sale_cogs_pending", "")
+    assert contact in renderer.text(answer)
+    slack = renderer.slack(answer)
+    assert_slack_safe(slack)
+    assert any("&lt;!here&gt; help &amp; support &lt;help@partner.example&gt;" in s for s in strings(slack))
+    assert any(r"\<\!here\> help & support \<help@partner.example\>" in s for s in strings(renderer.teams(answer)))
