@@ -8,6 +8,7 @@ from .core.assistant import Assistant
 from .core.nlu.catalog import Catalog, load_catalog
 
 from .core.nlu.engine import Engine
+from .core.nlu.lookups import load_lookups
 from .core.model.store import Progress, load_model
 from .core.replies.render import Renderer
 from .settings import Settings
@@ -24,7 +25,7 @@ def build_core(settings: Settings, progress: Progress = lambda _m: None) -> Core
     catalog = load_catalog(settings.intents_dir)
     model, meta = load_model(catalog, settings.intents_dir, settings.training_dir, settings.model_dir,
                              rebuild=settings.stale_model == "rebuild", progress=progress)
-    engine = Engine(catalog, model)
+    engine = Engine(catalog, model, load_lookups(settings.intents_dir, catalog))
     renderer = Renderer(catalog, settings.responses_dir)
     return Core(catalog, engine, renderer, Assistant(engine, renderer), meta)
 

@@ -132,9 +132,17 @@ def test_ask_formats(cli_env, fmt):
 
 
 def test_ask_out_of_scope(cli_env):
-    result = run_bot(["ask", "how do I reset my Xero password"], env=cli_env)
+    result = run_bot(["ask", "my printer keeps jamming on page two"], env=cli_env)
     assert result.returncode == 0
     assert "I don't recognise this" in result.stdout.decode()
+
+
+def test_ask_another_product_is_refused_naming_it(cli_env):
+    result = run_bot(["ask", "how do I reset my Xero password"], env=cli_env)
+    assert result.returncode == 0
+    reply = result.stdout.decode()
+    assert "about Xero, not the DEAR / Cin7 Core sync" in reply
+    assert "How to fix it" not in reply
 
 
 # -- chat ------------------------------------------------------------------------------------

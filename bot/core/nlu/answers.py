@@ -39,7 +39,8 @@ class Finding:
     confidence: float
     entities: dict[str, str] = field(default_factory=dict)
     evidence: str = ""          # the user's line that shows it (user text: escape on output)
-    source: str = "model"       # "signature" (exact error text), "code" (QBO error code), "model", "user"
+    source: str = "model"       # "signature" (exact error text), "code" (QBO error code), "model", "user",
+                                # "system" (another product named)
     variants: tuple[str, ...] = ()  # chosen variant keys for two-cause intents
     kind: FindingKind = FindingKind.PROBLEM
     code: str = ""              # the QuickBooks error code the line carried, if any
@@ -80,6 +81,7 @@ class Answer:
     findings: tuple[Finding, ...] = ()
     language: str = ""          # the message's language when not English ("fr"); the reply stays English
     language_name: str = ""     # ... and its name ("French")
+    unlisted: int = 0           # failing lines of a long paste counted but not listed in findings
 
     @property
     def primary(self) -> Finding | None:
@@ -102,4 +104,6 @@ class Answer:
         }
         if self.language:
             out["language"] = self.language
+        if self.unlisted:
+            out["unlisted"] = self.unlisted
         return out
