@@ -55,6 +55,7 @@ class _Plan:
     fault_code: str                 # the code of a lone fault payload
     segments: list[str]             # the model's inputs, unit by unit
     spans: list[tuple[int, int]]    # each unit's segments (one span for a whole message)
+    read: str = ""                  # a message in another language, as the model read it
 
 
 class Engine:
@@ -102,7 +103,7 @@ class Engine:
         read = language.to_english(text) if language and len(text) <= WHOLE_MESSAGE_CHARS else text
         segments = candidate_segments(read) if _HAS_WORD.search(read) else candidate_segments(text)
         code = found[0].code if len(found) == 1 else ""
-        return _Plan(text, sources, language, [], code, segments, [(0, len(segments))])
+        return _Plan(text, sources, language, [], code, segments, [(0, len(segments))], read if language else "")
 
     # -- decisions -----------------------------------------------------------------------
 
@@ -127,7 +128,7 @@ class Engine:
             return self._from_code(text, code, ranked)
         if code is not None:
             return self._uncovered_code(text, code, ranked)
-        return self._from_model(text, ranked)
+        return self._from_model(text, ranked, plan.read)
 
     def _finish(self, answer: Answer, plan: _Plan) -> Answer:
         """The source system as an entity, and the language the message was written in."""
@@ -257,7 +258,7 @@ class Engine:
             extra.append(self._finding(top.intent, top.confidence, text, "model"))
         return extra
 
-    def _from_model(self, text: str, ranked: list[list[Scored]]) -> Answer:
+    def _from_model(self, text: str, ranked: list[list[Scored]], read: str = "") -> Answer:
         scores = ranked[0]
         in_scope = [s for s in scores if s.intent != OUT_OF_SCOPE]
         top = scores[0]
@@ -266,6 +267,10 @@ class Engine:
             refusal = next((s.confidence for s in scores if s.intent == OUT_OF_SCOPE), 0.0)
             doubt = max(1.0 - (in_scope[0].confidence if in_scope else 0.0), refusal)
             return Answer(AnswerKind.OUT_OF_SCOPE, OUT_OF_SCOPE, doubt, closest)
+        systems = self.lookups.systems
+        if systems.needs_context(top.intent) and not (systems.about_the_sync(text) or systems.about_the_sync(read)):
+            # "401 Unauthorized" from any web service: not ours unless the message is about the sync.
+            return Answer(AnswerKind.OUT_OF_SCOPE, OUT_OF_SCOPE, 1.0 - top.confidence, closest)
         if top.intent in META_INTENTS:
             finding = Finding(top.intent, top.confidence)
             return Answer(AnswerKind.META, top.intent, top.confidence, tuple(in_scope[1:4]), {}, (finding,))
@@ -324,7 +329,8 @@ class Engine:
             return [self._code_finding(code, unit.text, unit.text, alone=False)]
         top = ranked[0][0] if ranked and ranked[0] else None
         if (top is not None and top.intent != OUT_OF_SCOPE and top.intent not in META_INTENTS
-                and top.confidence >= self.model.threshold):
+                and top.confidence >= self.model.threshold
+                and (not self.lookups.systems.needs_context(top.intent) or self.lookups.systems.about_the_sync(unit.text))):
             return [self._finding(top.intent, top.confidence, unit.text, "model", None, unit.text, alone=False)]
         refusal = next((s.confidence for s in ranked[0] if s.intent == OUT_OF_SCOPE), 0.0) if ranked else 1.0
         doubt = max(refusal, 1.0 - (top.confidence if top is not None and top.intent != OUT_OF_SCOPE else 0.0))

@@ -20,4 +20,4 @@ class Lookups:
 
 def load_lookups(intents_dir: Path, catalog: Catalog) -> Lookups:
     """QuickBooks error codes, source systems and languages; each empty when its file is absent."""
-    return Lookups(load_codebook(intents_dir, catalog), load_systems(intents_dir), load_languages(intents_dir))
+    return Lookups(load_codebook(intents_dir, catalog), load_systems(intents_dir, catalog), load_languages(intents_dir))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import CatalogError
+from .catalog import Catalog, CatalogError
 from .patterns import lowered_if_ascii, required_text
 from .reference import patterns, read_yaml, reference_file, text
 
@@ -51,9 +51,12 @@ class Sources:
 
 
 class Systems:
-    def __init__(self, ours: list[System], others: list[System]) -> None:
+    def __init__(self, ours: list[System], others: list[System], context_intents: frozenset[str] = frozenset(),
+                 context: tuple[re.Pattern[str], ...] = ()) -> None:
         self.ours = ours
         self.others = others
+        self.context_intents = context_intents
+        self._context = tuple(zip(context, (required_text(p) for p in context)))
         # Every (needle, pattern, system) in one flat list: a message is checked against a
         # hundred product names, and one tight loop of substring tests costs a tenth of a
         # function call per system.
@@ -71,6 +74,16 @@ class Systems:
             if m and (system.id not in found or m.start() < found[system.id][0]):
                 found[system.id] = (m.start(), system)
         return found
+
+    def needs_context(self, intent: str) -> bool:
+        """Whether the model may answer `intent` only for a message about the sync."""
+        return intent in self.context_intents
+
+    def about_the_sync(self, text: str) -> bool:
+        sample = text[:SCAN_CHARS]
+        lowered = lowered_if_ascii(sample)
+        return any((lowered is None or not needle or needle in lowered) and pattern.search(sample)
+                   for pattern, needle in self._context)
 
     def sources(self, text: str) -> Sources:
         named_all = self._named(text[:SCAN_CHARS])
@@ -99,12 +112,19 @@ def _system(doc: object, where: str, role: str | None) -> System:
     return System(system_id, text(doc, "name", where), role, match, tuple(required_text(p) for p in match))
 
 
-def load_systems(intents_dir: Path) -> Systems:
+def load_systems(intents_dir: Path, catalog: Catalog | None = None) -> Systems:
     path = reference_file(intents_dir, SYSTEMS_FILE)
     doc = read_yaml(path)
+    context = doc.get("sync_context") or {}
+    if not isinstance(context, dict):
+        raise CatalogError(f"{path.name}: 'sync_context' must be a mapping")
+    intents = context.get("intents") or []
+    if not isinstance(intents, list) or (catalog is not None and any(i not in catalog for i in intents)):
+        raise CatalogError(f"{path.name}: sync_context 'intents' must list intents of the catalog")
+    match = patterns(context["match"], f"{path.name} sync_context") if intents else ()
     ours = [_system(d, f"{path.name} ours {n}", "ours") for n, d in enumerate(doc.get("ours") or [], start=1)]
     others = [_system(d, f"{path.name} others {n}", None) for n, d in enumerate(doc.get("others") or [], start=1)]
     ids = [s.id for s in ours + others]
     if len(ids) != len(set(ids)):
         raise CatalogError(f"{path.name}: a system id is listed twice")
-    return Systems(ours, others)
+    return Systems(ours, others, frozenset(map(str, intents)), match)
