@@ -8,6 +8,7 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Iterator, Sequence
 
 from .core.nlu.catalog import CatalogError
@@ -135,33 +136,68 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .core.model.evaluation import score, write_confusion_svg
-    from .core.model.examples import load_heldout_examples
+    from .core.model.examples import load_heldout_examples, load_wild_examples
+    from .core.model.trust import trust
 
     core = _core(settings, quiet=False)
-    examples = load_heldout_examples(settings.training_dir, core.catalog)
-    report = score(examples, core.engine.diagnose_many([e.text for e in examples]))
     matrix = Path(args.matrix) if args.matrix else settings.data_dir / "confusion-matrix.svg"
-    write_confusion_svg(report, matrix)
+    sets = {"heldout": load_heldout_examples(settings.training_dir, core.catalog),
+            "heldout-wild": load_wild_examples(settings.training_dir, core.catalog)}
+    results = {}
+    for n, (name, examples) in enumerate((k, v) for k, v in sets.items() if v):
+        answers = core.engine.diagnose_many([e.text for e in examples])
+        path = matrix if n == 0 else matrix.with_name(f"{matrix.stem}-{name}{matrix.suffix}")
+        report = score(examples, answers)
+        write_confusion_svg(report, path)
+        results[name] = (report, trust(examples, answers), path)
     if args.json:
-        print(json.dumps({**report.to_json(), "confusion_matrix": str(matrix)}, indent=2))
+        described = {name: {**report.to_json(), **found.to_json(), "confusion_matrix": str(path)}
+                     for name, (report, found, path) in results.items()}
+        # The first set's report at the top level, as before; every set under "sets".
+        print(json.dumps({**next(iter(described.values())), "sets": described}, indent=2))
         return 0
-    print(f"held-out messages: {report.total}")
-    print(f"overall accuracy:        {report.accuracy:6.1%}")
-    print(f"in-scope top-3 accuracy: {report.in_scope_top3:6.1%}")
-    print(f"out-of-scope precision:  {report.oos_precision:6.1%}   recall (refused): {report.oos_recall:6.1%}")
-    print()
-    print(f"{'intent':34} {'precision':>9} {'recall':>7} {'f1':>6} {'n':>4}")
-    for label, m in report.per_intent.items():
-        print(f"{label:34} {m['precision']:9.2f} {m['recall']:7.2f} {m['f1']:6.2f} {int(m['support']):4d}")
-    if report.confusions:
-        print("\nmost frequent confusions (expected -> predicted):")
-        for expected, predicted, count in report.confusions:
-            print(f"  {count:3d}  {expected} -> {predicted}")
-    print(f"\nconfusion matrix written to {matrix}")
+    _print_side_by_side(results)
+    for name, (_report, _found, path) in results.items():
+        print(f"confusion matrix for training/{name}/ written to {path}")
     return 0
+
+
+def _print_side_by_side(results: dict) -> None:
+    """The held-out sets next to each other: summary figures, then per intent."""
+    from .core.model.trust import CONFIDENT
+
+    names = list(results)
+    width = 26
+    print(f"{'':38}" + "".join(f"{'training/' + n + '/':>{width}}" for n in names))
+
+    def row(label: str, cell) -> None:
+        print(f"{label:38}" + "".join(f"{cell(*results[n][:2]):>{width}}" for n in names))
+
+    row("messages", lambda r, t: f"{r.total}")
+    row("overall accuracy", lambda r, t: f"{r.accuracy:.1%}")
+    row("in-scope top-3 accuracy", lambda r, t: f"{r.in_scope_top3:.1%}")
+    row("out-of-scope refused (recall)", lambda r, t: f"{r.oos_recall:.1%}")
+    row("out-of-scope precision", lambda r, t: f"{r.oos_precision:.1%}")
+    row(f"out-of-scope answered at >= {CONFIDENT}", lambda r, t: f"{t.oos_confident_share:.1%} ({t.oos_confident}/{t.oos_total})")
+    row("multi-error pastes accounted for", lambda r, t: f"{t.pastes_accounted}/{t.pastes_total}")
+    print()
+    labels = sorted({label for n in names for label in results[n][0].per_intent})
+    print(f"{'intent':34}" + "".join(f"{n:>26}" for n in names))
+    print(f"{'':34}" + "".join(f"{'precision recall  f1   n':>26}" for _ in names))
+    for label in labels:
+        cells = []
+        for n in names:
+            m = results[n][0].per_intent.get(label)
+            cells.append(f"{m['precision']:9.2f} {m['recall']:6.2f} {m['f1']:4.2f} {int(m['support']):3d}" if m else "-")
+        print(f"{label:34}" + "".join(f"{c:>26}" for c in cells))
+    for n in names:
+        report = results[n][0]
+        if report.confusions:
+            print(f"\nmost frequent confusions in training/{n}/ (expected -> predicted):")
+            for expected, predicted, count in report.confusions:
+                print(f"  {count:3d}  {expected} -> {predicted}")
+    print()
 
 
 def _existing_store(settings: Settings):
@@ -287,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("chat", help="talk to the bot in the terminal")
     train = sub.add_parser("train", help="build the model from intents/ and training/")
     train.add_argument("--quiet", action="store_true", help="no progress display")
-    evaluate = sub.add_parser("evaluate", help="accuracy report on the held-out set")
+    evaluate = sub.add_parser("evaluate", help="accuracy report on both held-out sets, side by side")
     evaluate.add_argument("--json", action="store_true", help="machine-readable report")
     evaluate.add_argument("--matrix", help="where to write the confusion-matrix SVG")
     sub.add_parser("run", help="run the bot (Slack/Teams from the environment)")

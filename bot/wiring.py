@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .core.model.store import Progress, load_model
 from .core.nlu.catalog import Catalog, load_catalog
 from .core.nlu.engine import Engine
+from .core.nlu.lookups import load_lookups
 from .core.replies.formats import TEXT, ChannelFormat
 from .core.replies.render import Phrases, Renderer
 from .settings import Settings
@@ -34,7 +35,8 @@ def build_core(settings: Settings, progress: Progress = lambda _m: None) -> Core
     model, meta = load_model(catalog, settings.intents_dir, settings.training_dir, settings.model_dir,
                              rebuild=settings.stale_model == "rebuild", progress=progress)
     renderer = Renderer(catalog, settings.responses_dir, channel_formats(), settings.support_contact)
-    return Core(catalog, Engine(catalog, model), renderer, renderer.phrases, meta)
+    return Core(catalog, Engine(catalog, model, load_lookups(settings.intents_dir, catalog)), renderer,
+                renderer.phrases, meta)
 
 
 def retrain(settings: Settings, core: Core, store) -> dict:

@@ -6,6 +6,7 @@ so none of them retrains; `train` runs on the tiny synthetic project."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +85,26 @@ def test_classify_survives_invalid_utf8(classified):
     assert record["entities"]["error_code"] == "-12476"
 
 
+def test_classify_reports_every_finding_kind_and_source_system(cli_env):
+    paste = ("2025-06-02 03:10:01 ERROR [qbo] Another customer, supplier, or employee is already using this name\n"
+             "2025-06-02 03:10:02 ERROR CODE:5010 Stale Object Error\n"
+             "2025-06-02 03:10:04 ERROR [wms] bin C-4 frozen")
+    lines = [{"id": "paste", "text": paste},
+             {"id": "xero", "text": "Xero says the invoice date is before the lock date"},
+             {"id": "fr", "text": "La période comptable est clôturée dans QuickBooks, la synchro DEAR échoue."}]
+    result = run_bot(["classify"], stdin="".join(json.dumps(x) + "\n" for x in lines), env=cli_env)
+    assert result.returncode == 0, result.stderr.decode()
+    records = {r["id"]: r for r in map(strict_json, out_lines(result))}
+    found = records["paste"]["findings"]
+    assert [f["kind"] for f in found] == ["problem", "uncovered_code", "not_recognised"]
+    assert found[1]["code"] == "5010" and found[1]["meaning"]
+    assert found[2]["text"].endswith("bin C-4 frozen")
+    xero = records["xero"]
+    assert xero["intent"] == "out_of_scope" and xero["entities"]["source_system"] == "xero"
+    assert xero["findings"][0]["kind"] == "other_product"
+    assert records["fr"]["intent"] == "period_closed" and records["fr"]["language"] == "fr"
+
+
 def test_classify_empty_input(cli_env):
     result = run_bot(["classify"], stdin=b"", env=cli_env)
     assert result.returncode == 0
@@ -133,9 +154,17 @@ def test_ask_formats(cli_env, fmt):
 
 
 def test_ask_out_of_scope(cli_env):
-    result = run_bot(["ask", "how do I reset my Xero password"], env=cli_env)
+    result = run_bot(["ask", "my printer keeps jamming on page two"], env=cli_env)
     assert result.returncode == 0
     assert "I don't recognise this" in result.stdout.decode()
+
+
+def test_ask_another_product_is_refused_naming_it(cli_env):
+    result = run_bot(["ask", "how do I reset my Xero password"], env=cli_env)
+    assert result.returncode == 0
+    reply = result.stdout.decode()
+    assert "about Xero, not the DEAR / Cin7 Core sync" in reply
+    assert "How to fix it" not in reply
 
 
 # -- chat ------------------------------------------------------------------------------------
@@ -213,6 +242,20 @@ def test_evaluate_json(cli_env, tmp_path):
     assert report["confusion_matrix"] == str(matrix)
     svg = matrix.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    # both held-out sets, side by side, each with the trust figures
+    assert set(report["sets"]) == {"heldout", "heldout-wild"}
+    for figures in report["sets"].values():
+        confident = figures["out_of_scope_answered_confidently"]
+        assert 0 <= confident["count"] <= confident["of"] and confident["confidence_at_least"] == 0.8
+        assert Path(figures["confusion_matrix"]).exists()
+
+
+def test_evaluate_prints_both_sets_side_by_side(cli_env, tmp_path):
+    result = run_bot(["evaluate", "--matrix", str(tmp_path / "m.svg")], env=cli_env)
+    assert result.returncode == 0, result.stderr.decode()
+    header = result.stdout.decode().splitlines()[0]
+    assert "training/heldout/" in header and "training/heldout-wild/" in header
+    assert "out-of-scope answered at >= 0.8" in result.stdout.decode()
 
 
 # -- train -----------------------------------------------------------------------------------

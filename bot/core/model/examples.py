@@ -1,6 +1,7 @@
-"""Labelled examples: training/examples/ (what the model learns) and training/heldout/ (what
-`evaluate` scores). The two are read by separate functions so training cannot reach the
-held-out set by accident."""
+"""Labelled examples: training/examples/ (what the model learns), training/heldout/ and
+training/heldout-wild/ (what `evaluate` and the benchmarks score). Each folder is read by its
+own function so training cannot reach a held-out set by accident, and the model's fingerprint
+(bot.core.model.store.training_files) covers the training folders only."""
 
 from __future__ import annotations
 
@@ -11,12 +12,36 @@ import yaml
 
 from ..nlu.catalog import OUT_OF_SCOPE, Catalog, CatalogError
 
+WILD_FOLDER = "heldout-wild"
+
 
 @dataclass(frozen=True)
 class Example:
     text: str
     intent: str
     source: str
+    # For a multi-error paste: what it must report, in order (an intent id per distinct error,
+    # out_of_scope for a failing line that is no known problem). Empty: not checked.
+    findings: tuple[str, ...] = ()
+
+
+def _example(item: object, path: Path, n: int, catalog: Catalog) -> tuple[str, tuple[str, ...]]:
+    """(text, expected findings) of one entry: a string, or {text, findings}."""
+    findings: tuple[str, ...] = ()
+    if isinstance(item, dict):
+        text = item.get("text")
+        wanted = item.get("findings") or []
+        if not isinstance(wanted, list) or not all(isinstance(f, str) for f in wanted):
+            raise CatalogError(f"{path}: example {n}: 'findings' must be a list of intent ids")
+        unknown = [f for f in wanted if f != OUT_OF_SCOPE and f not in catalog]
+        if unknown:
+            raise CatalogError(f"{path}: example {n}: unknown intents in findings {unknown}")
+        findings = tuple(wanted)
+    else:
+        text = item
+    if not isinstance(text, str) or not text.strip():
+        raise CatalogError(f"{path}: example {n} is empty or not text")
+    return text.strip(), findings
 
 
 def _read_folder(folder: Path, catalog: Catalog) -> list[Example]:
@@ -29,10 +54,9 @@ def _read_folder(folder: Path, catalog: Catalog) -> list[Example]:
         intent = doc.get("intent")
         if intent != OUT_OF_SCOPE and intent not in catalog:
             raise CatalogError(f"{path}: unknown intent {intent!r}")
-        for n, text in enumerate(doc.get("examples") or [], start=1):
-            if not isinstance(text, str) or not text.strip():
-                raise CatalogError(f"{path}: example {n} is empty or not text")
-            examples.append(Example(text.strip(), intent, f"{path.name}:{n}"))
+        for n, item in enumerate(doc.get("examples") or [], start=1):
+            text, findings = _example(item, path, n, catalog)
+            examples.append(Example(text, intent, f"{path.name}:{n}", findings))
     return examples
 
 
@@ -47,4 +71,11 @@ def load_training_examples(training_dir: Path, catalog: Catalog) -> list[Example
 
 
 def load_heldout_examples(training_dir: Path, catalog: Catalog) -> list[Example]:
+    """The project's own held-out set (training/heldout/)."""
     return _read_folder(training_dir / "heldout", catalog)
+
+
+def load_wild_examples(training_dir: Path, catalog: Catalog) -> list[Example]:
+    """The independent held-out set written from public material (training/heldout-wild/);
+    empty when a project has none."""
+    return _read_folder(training_dir / WILD_FOLDER, catalog)

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Und
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from ..nlu.answers import Answer, Finding
+from ..nlu.answers import Answer, AnswerKind, Finding
 from ..nlu.catalog import OUT_OF_SCOPE, Catalog
 from ..nlu.text import one_line
 from .formats import ChannelFormat
@@ -241,6 +241,21 @@ class Renderer:
             "entities": {k: ch.escape(v) for k, v in values.items()},
         }
 
+    def other_view(self, channel: str, finding: Finding) -> dict[str, Any]:
+        """A finding that is no known problem: an uncovered QuickBooks code, another product's
+        error, or a failing line we do not recognise (its text is the user's: escaped)."""
+        esc = self.formats[channel].escape
+        topic = self.catalog[finding.intent] if finding.intent in self.catalog else None
+        return {
+            "kind": str(finding.kind),
+            "text": esc(one_line(finding.evidence, EVIDENCE_CHARS)) if finding.evidence else "",
+            "code": esc(finding.code),
+            "code_name": esc(finding.code_name),
+            "meaning": esc(finding.meaning),
+            "system_name": esc(finding.system_name),
+            "topic": topic.title if topic is not None else "",
+        }
+
     def topic_view(self, intent_id: str, confidence: float) -> dict[str, Any]:
         intent = self.catalog[intent_id]
         return {"id": intent_id, "title": intent.title, "summary": self.kb_text("text", intent.summary, {}),
@@ -249,11 +264,19 @@ class Renderer:
     def context(self, channel: str, answer: Answer, case_id: str | None = None) -> dict[str, Any]:
         topics = [self.topic_view(a.intent, a.confidence) for a in answer.alternatives
                   if a.intent in self.catalog and a.intent != OUT_OF_SCOPE]
+        problems = [self.finding_view(channel, f) for f in answer.findings if f.is_known]
+        others = [self.other_view(channel, f) for f in answer.findings if not f.is_known]
         return {
             "kind": str(answer.kind),
             "intent": answer.intent,
             "confidence_pct": round(answer.confidence * 100),
-            "findings": [self.finding_view(channel, f) for f in answer.findings],
+            "findings": problems,
+            # What a paste had besides known problems, and why a refusal refuses.
+            "others": others,
+            "unlisted": answer.unlisted,
+            "count": len(problems) + len(others) + answer.unlisted,
+            "refusal": others[0] if answer.kind is AnswerKind.OUT_OF_SCOPE and len(others) == 1 else None,
+            "language_name": answer.language_name,
             "topics": topics,
             "case_id": case_id or "",
             "value": json.dumps({"case_id": case_id or "", "intent": answer.intent}),

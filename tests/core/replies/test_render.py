@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.core.nlu.answers import Answer, AnswerKind, Finding, Scored
+from dataclasses import replace
+
+from bot.core.nlu.answers import Answer, AnswerKind, Finding, FindingKind, Scored
 from bot.core.nlu.catalog import META_INTENTS, SLOT_NAMES
 from bot.core.replies.render import Renderer
 from bot.slack.format import SLACK_BUTTON_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
@@ -110,11 +112,43 @@ def answer_cases(core) -> dict[str, Answer]:
         Finding("negative_amount", 0.99, {"amount": "-45.00"}, "Max:999,999,999 supported. Supplied value:-45.00", "signature"),
         Finding("duplicate_cogs", 0.81),
     ))
+    cases.update(finding_cases(core))
     return cases
 
 
+def finding_cases(core) -> dict[str, Answer]:
+    """Replies that show findings which are no known problem (issue 13)."""
+    stale = core.engine.lookups.codes.by_code["5010"]
+    uncovered = Finding("out_of_scope", 0.97, {"error_code": "5010"}, "", "code", kind=FindingKind.UNCOVERED_CODE,
+                        code="5010", code_name=stale.name, meaning=stale.meaning)
+    topics = (Scored("transaction_deposited", 0.99), Scored("matched_bank_transaction", 0.2))
+    deposited = core.engine.answer_for("transaction_deposited", "This transaction has been deposited (INV-2031)")
+    return {
+        "_uncovered_code": Answer(AnswerKind.OUT_OF_SCOPE, "out_of_scope", 0.97, topics[1:], {"error_code": "5010"},
+                                  (uncovered,)),
+        "_other_product": Answer(AnswerKind.OUT_OF_SCOPE, "out_of_scope", 0.95, topics, {"source_system": "bill_com"}, (
+            Finding("transaction_deposited", 0.95, {}, "", "signature", kind=FindingKind.OTHER_PRODUCT,
+                    system="bill_com", system_name="Bill.com"),)),
+        "_paste": Answer(AnswerKind.DIAGNOSIS, "transaction_deposited", 0.99, (), deposited.entities, (
+            *deposited.findings,
+            replace(uncovered, evidence="2025-06-01 ERROR CODE:5010 Stale Object Error (INV-2032)"),
+            Finding("out_of_scope", 0.9, {}, "2025-06-01 ERROR [wms] bin <C-4> & <D-2> frozen", "model",
+                    kind=FindingKind.NOT_RECOGNISED),
+        ), unlisted=2),
+        "_paste_unrecognised": Answer(AnswerKind.OUT_OF_SCOPE, "out_of_scope", 0.9, topics[1:], {}, (
+            Finding("out_of_scope", 0.9, {}, "2025-06-01 ERROR [wms] label printer offline", "model",
+                    kind=FindingKind.NOT_RECOGNISED),
+            Finding("out_of_scope", 0.9, {}, "2025-06-01 ERROR [wms] carrier API timeout", "model",
+                    kind=FindingKind.NOT_RECOGNISED),
+        )),
+        "_language": replace(core.engine.answer_for("period_closed", "la période comptable est clôturée (INV-2031)"),
+                             language="fr", language_name="French"),
+    }
+
+
+FINDING_CASES = {"_uncovered_code", "_other_product", "_paste", "_paste_unrecognised", "_language"}
 CASE_NAMES = sorted(set(SAMPLES) | set(VARIANT_SAMPLES) | {i + BARE for i in problem_ids()}
-                    | {"_empty", "_out_of_scope", "_choice", "_two_errors"})
+                    | {"_empty", "_out_of_scope", "_choice", "_two_errors"} | FINDING_CASES)
 CHANNEL_FILES = {"slack": ".json", "teams": ".json", "text": ".txt"}
 
 
