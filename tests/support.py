@@ -11,10 +11,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+S = TypeVar("S", bound="LoopbackServer")
 
 
 def current_model_dir(folder: Path, root: Path) -> bool:
@@ -251,3 +254,42 @@ def alarm(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# -- time the test controls ---------------------------------------------------------------------
+
+class Clock:
+    """The injected clock (Store, Desk, create_app take one): tests move `now`, nobody sleeps."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now = self.now + delta
+        return self.now
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+
+@contextlib.contextmanager
+def served_in_thread(server: S) -> Iterator[S]:
+    """Run a stand-in (a LoopbackServer) on its own event loop in a background thread, for tests
+    whose bot runs in child processes; stopped when the block ends."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
+        try:
+            yield server
+        finally:
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from tests.standins import slack_payloads as slack
 from tests.slack.conftest import ESCALATION_CHANNEL
-from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, fresh_ts, mention_event
+from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, mention_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -462,11 +463,6 @@ async def test_what_can_you_do_posts_help_in_the_thread(bot: BotClient):
 
 # -- App Home ----------------------------------------------------------------------------------
 
-def home_opened(user: str = ALICE, tab: str = "home") -> dict:
-    return {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": tab,
-            "event_ts": fresh_ts()}
-
-
 async def test_app_home_lists_the_users_open_cases(bot: BotClient, core):
     await ask(bot)                                                   # stays open
     _, fixed_ts, _ = await ask(bot, "The account period has closed and the account books cannot be updated")
@@ -474,7 +470,7 @@ async def test_app_home_lists_the_users_open_cases(bot: BotClient, core):
     await bot.event(mention_event('Product "WIDGET-1" has not been exported to QuickBooks', user=BOB))
     await bot.drain()
 
-    status, _ = await bot.event(home_opened(ALICE))
+    status, _ = await bot.event(slack.home_opened_event(ALICE))
     await bot.drain()
 
     assert status == 200
@@ -495,7 +491,7 @@ async def test_app_home_lists_the_users_open_cases(bot: BotClient, core):
 
 async def test_app_home_case_title_is_on_its_own_line(bot: BotClient, core):
     await ask(bot)
-    await bot.event(home_opened(ALICE))
+    await bot.event(slack.home_opened_event(ALICE))
     await bot.drain()
 
     [publish] = bot.stub.accepted("views.publish")
@@ -505,7 +501,7 @@ async def test_app_home_case_title_is_on_its_own_line(bot: BotClient, core):
 
 async def test_app_home_without_cases_and_for_an_admin(start_bot):
     bot = await start_bot(ADMIN_USERS=f"{BOB}, U0OTHER01")
-    await bot.event(home_opened(BOB))
+    await bot.event(slack.home_opened_event(BOB))
     await bot.drain()
 
     [publish] = bot.stub.accepted("views.publish")
@@ -516,7 +512,7 @@ async def test_app_home_without_cases_and_for_an_admin(start_bot):
 
 
 async def test_app_home_messages_tab_publishes_nothing(bot: BotClient):
-    status, _ = await bot.event(home_opened(ALICE, tab="messages"))
+    status, _ = await bot.event(slack.home_opened_event(ALICE, tab="messages"))
     await bot.drain()
     assert status == 200
     assert bot.stub.attempts("views.publish") == []
@@ -524,13 +520,10 @@ async def test_app_home_messages_tab_publishes_nothing(bot: BotClient):
 
 def home_click(user: str) -> dict:
     """A click on the App Home's retrain button (a view container: no channel, no message)."""
-    return {"type": "block_actions", "token": "legacy", "api_app_id": "A0APP001", "trigger_id": "1.2.3",
-            "team": {"id": TEAM, "domain": "acme"}, "user": {"id": user, "username": "u", "team_id": TEAM},
-            "container": {"type": "view", "view_id": "V0VIEW001"},
-            "view": {"id": "V0VIEW001", "type": "home", "team_id": TEAM, "blocks": [], "state": {"values": {}}},
-            "actions": [{"action_id": "syncmedic_admin_retrain", "block_id": "syncmedic_admin", "value": "retrain",
-                         "type": "button", "text": {"type": "plain_text", "text": "Retrain the model"},
-                         "action_ts": fresh_ts()}]}
+    home = [{"type": "actions", "block_id": "syncmedic_admin", "elements": [
+        {"type": "button", "action_id": "syncmedic_admin_retrain", "value": "retrain",
+         "text": {"type": "plain_text", "text": "Retrain the model"}}]}]
+    return slack.view_click(home, "syncmedic_admin_retrain", user=user)
 
 
 async def test_retrain_by_a_non_admin_is_refused(start_bot, retrains, core):
@@ -624,15 +617,7 @@ async def private_answer(bot: BotClient) -> tuple[str, dict]:
 
 def ephemeral_click(answer: dict, action_id: str, response_url: str) -> dict:
     """What Slack sends for a click on an ephemeral message: no `message`, is_ephemeral."""
-    button = next(e for e in elements(answer["blocks"]) if e["action_id"] == action_id)
-    return {"type": "block_actions", "token": "legacy", "api_app_id": "A0APP001", "trigger_id": "1.2.3",
-            "team": {"id": TEAM, "domain": "acme"}, "user": {"id": ALICE, "username": "alice", "team_id": TEAM},
-            "container": {"type": "message", "message_ts": fresh_ts(), "channel_id": "C0NOTMEMBR",
-                          "is_ephemeral": True},
-            "channel": {"id": "C0NOTMEMBR", "name": "finance"}, "response_url": response_url,
-            "state": {"values": {}},
-            "actions": [{"action_id": action_id, "block_id": "syncmedic_feedback", "value": button["value"],
-                         "type": "button", "text": button["text"], "action_ts": fresh_ts()}]}
+    return slack.ephemeral_click(answer["blocks"], action_id, channel="C0NOTMEMBR", response_url=response_url)
 
 
 async def test_still_failing_on_a_private_answer_reaches_the_user(bot: BotClient):
