@@ -151,7 +151,7 @@ class SlackWebApi(LoopbackServer):
         try:
             return await asyncio.wait_for(met(), timeout)
         except TimeoutError:
-            raise AssertionError(f"the Slack stand-in saw no call that satisfies {condition} in {timeout:g} s") from None
+            raise AssertionError(f"no call to the Slack stand-in satisfied {condition} in {timeout:g} s") from None
 
     # -- the server -----------------------------------------------------------------------------
 
