@@ -24,6 +24,8 @@ import gc
 
 from aiohttp import web
 
+from .delivery.timers import Sleep
+
 YOUNG_THRESHOLD = 50_000  # net allocations before an automatic collection (CPython's default: 700)
 PERIOD_S = 1.0
 _TASK = web.AppKey("syncmedic_gc_task", asyncio.Task)
@@ -37,20 +39,20 @@ def settle() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
 
 
-async def collect_young(period: float = PERIOD_S) -> None:
-    """Collect the two young generations every `period` seconds, for ever."""
+async def collect_young(period: float = PERIOD_S, sleep: Sleep = asyncio.sleep) -> None:
+    """Collect the two young generations every `period` seconds (as `sleep` counts them), for ever."""
     while True:
-        await asyncio.sleep(period)
+        await sleep(period)
         gc.collect(1)
 
 
-def install(app: web.Application, period: float = PERIOD_S) -> None:
+def install(app: web.Application, period: float = PERIOD_S, sleep: Sleep = asyncio.sleep) -> None:
     """Apply the policy to a serving process once `app` has started (its start-up objects are
     then frozen too), and stop the periodic collection when it shuts down."""
 
     async def start(app: web.Application) -> None:
         settle()
-        app[_TASK] = asyncio.create_task(collect_young(period))
+        app[_TASK] = asyncio.create_task(collect_young(period, sleep))
 
     async def stop(app: web.Application) -> None:
         task = app.get(_TASK)

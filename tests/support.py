@@ -11,10 +11,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+S = TypeVar("S", bound="LoopbackServer")
 
 
 def current_model_dir(folder: Path, root: Path) -> bool:
@@ -251,3 +254,105 @@ def alarm(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# -- time the test controls ---------------------------------------------------------------------
+
+class Clock:
+    """The injected clock (Store, Desk, create_app take one): tests move `now`, nobody sleeps."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now = self.now + delta
+        return self.now
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+
+class RecordedSleep:
+    """An injected `sleep` that returns at once (after one turn of the event loop, as a real
+    sleep would give others) and records the delays it was asked for."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+
+class SteppedSleep:
+    """An injected `sleep` that returns only when the test says the time has passed: each call
+    records its delay and waits for `wake()`. `step()` wakes the sleepers and waits until one
+    of them sleeps again, i.e. a loop that sleeps between rounds has gone round once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []                           # every delay asked for
+        self._sleepers: dict[asyncio.Future[None], float] = {}  # those still sleeping
+        self._changed = asyncio.Condition()
+
+    async def __call__(self, delay: float) -> None:
+        woken = asyncio.get_running_loop().create_future()
+        self._sleepers[woken] = delay
+        self.delays.append(delay)
+        async with self._changed:
+            self._changed.notify_all()
+        try:
+            await woken
+        finally:
+            self._sleepers.pop(woken, None)
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        async def met() -> None:
+            async with self._changed:
+                await self._changed.wait_for(condition)
+
+        try:
+            await asyncio.wait_for(met(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"nothing came to sleep here within {timeout:g} s") from None
+
+    async def asleep(self, delay: float | None = None, timeout: float = 10.0) -> None:
+        """Return once something is sleeping here (for `delay` seconds, if given)."""
+        await self.until(lambda: any(delay in (None, d) for d in self._sleepers.values()), timeout)
+
+    def wake(self) -> int:
+        """Let everything sleeping here go on; how many were sleeping."""
+        woken = [f for f in self._sleepers if not f.done()]
+        for sleeper in woken:
+            sleeper.set_result(None)
+        self._sleepers.clear()
+        return len(woken)
+
+    async def step(self, timeout: float = 10.0) -> None:
+        """Wake what sleeps here now, and return once it (or anything) sleeps again."""
+        await self.asleep(timeout=timeout)
+        asked = len(self.delays)
+        self.wake()
+        await self.until(lambda: len(self.delays) > asked, timeout)
+
+
+@contextlib.contextmanager
+def served_in_thread(server: S) -> Iterator[S]:
+    """Run a stand-in (a LoopbackServer) on its own event loop in a background thread, for tests
+    whose bot runs in child processes; stopped when the block ends."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
+        try:
+            yield server
+        finally:
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

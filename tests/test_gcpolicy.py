@@ -9,14 +9,7 @@ import pytest
 from aiohttp import web
 
 from bot import gcpolicy
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    """Wait for `condition()` (a loaded machine may be slow to run the periodic task)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+from tests.support import SteppedSleep
 
 
 @pytest.fixture
@@ -41,12 +34,15 @@ def test_settle_freezes_what_is_alive_and_raises_the_young_threshold(restore_gc)
 async def test_the_young_generations_are_collected_every_period(monkeypatch):
     calls: list[int] = []
     monkeypatch.setattr(gcpolicy.gc, "collect", lambda generation=2: calls.append(generation) or 0)
-    task = asyncio.create_task(gcpolicy.collect_young(period=0.01))
-    await until(lambda: len(calls) >= 3)
+    periods = SteppedSleep()
+    task = asyncio.create_task(gcpolicy.collect_young(period=0.5, sleep=periods))
+    for _ in range(3):
+        await periods.step()   # a period passes
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert len(calls) >= 3 and set(calls) == {1}
+    assert calls == [1, 1, 1]
+    assert periods.delays == [0.5] * 4
 
 
 async def test_install_runs_the_collector_while_the_app_serves_and_stops_it_after(restore_gc, monkeypatch):
@@ -54,16 +50,19 @@ async def test_install_runs_the_collector_while_the_app_serves_and_stops_it_afte
     real_collect = gc.collect
     monkeypatch.setattr(gcpolicy.gc, "collect", lambda generation=2: collected.append(generation) or real_collect(generation))
     app = web.Application()
-    gcpolicy.install(app, period=0.01)
+    periods = SteppedSleep()
+    gcpolicy.install(app, period=0.5, sleep=periods)
     runner = web.AppRunner(app)
     await runner.setup()  # runs on_startup
     try:
-        await until(lambda: collected.count(1) >= 3)  # the periodic young collections
-        assert collected[0] == 2  # settle() collected everything first
+        for _ in range(3):
+            await periods.step()
+        assert collected == [2, 1, 1, 1]  # settle() collected everything first, then the young ones
     finally:
         await runner.cleanup()
     task = app[gcpolicy._TASK]
     assert task.cancelled()
     before = len(collected)
-    await asyncio.sleep(0.05)
+    assert periods.wake() == 0  # nothing is waiting to collect any more
+    await asyncio.sleep(0)
     assert len(collected) == before

@@ -13,6 +13,8 @@ import asyncio
 import logging
 from typing import Awaitable, Callable
 
+from .timers import Sleep
+
 log = logging.getLogger(__name__)
 
 MIN_RENEW_S = 0.05  # the shortest pause between renewals
@@ -21,11 +23,13 @@ MIN_RENEW_S = 0.05  # the shortest pause between renewals
 class Leases:
     """`renew(holds)` writes the renewals (row -> attempts it was taken at) and returns the rows
     still held; `retry_after` is the recovery delay in seconds (0: recovery takes everything at
-    once, and holding is pointless)."""
+    once, and holding is pointless); `sleep` is the pause between renewals (tests drive it)."""
 
-    def __init__(self, renew: Callable[[dict[int, int]], Awaitable[set[int]]], retry_after: float) -> None:
+    def __init__(self, renew: Callable[[dict[int, int]], Awaitable[set[int]]], retry_after: float,
+                 sleep: Sleep = asyncio.sleep) -> None:
         self._renew = renew
         self.retry_after = retry_after
+        self.sleep = sleep
         self._held: dict[int, int] = {}
         self._task: asyncio.Future | None = None
 
@@ -53,7 +57,7 @@ class Leases:
 
     async def _loop(self) -> None:
         while self._held:
-            await asyncio.sleep(max(self.retry_after / 3, MIN_RENEW_S))
+            await self.sleep(max(self.retry_after / 3, MIN_RENEW_S))
             held = dict(self._held)
             try:
                 kept = await self._renew(held)

@@ -5,6 +5,11 @@ same server), so the request building, retries and error handling that run again
 here too. Like Slack, it insists on the bot token and refuses blocks Slack would refuse
 (sizes and counts from Slack's Block Kit reference), so a reply that would fail in a real
 workspace fails in the sandbox as well, with the same error code.
+
+It is a product feature, answering from the sandbox's workspace (what the page shows), so it
+stays apart from the tests' stand-in (tests/standins/slack.py), which records calls and can be
+told to fail; that one reuses web_api_arguments, message_problem and blocks_problem from here,
+so both refuse the same messages.
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ class SlackApi:
         channel = str(body.get("channel", ""))
         if channel not in ws.CHANNEL_IDS:
             return {"ok": False, "error": "channel_not_found"}
-        problem = _message_problem(body)
+        problem = message_problem(body)
         if problem:
             return problem
         message = self.workspace.post(channel, ws.BOT_USER, str(body.get("text") or ""),
@@ -71,7 +76,7 @@ class SlackApi:
         return {"ok": True, "channel": channel, "ts": message.ts, "message": message.as_slack()}
 
     def update(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-        problem = _message_problem(body, update=True)
+        problem = message_problem(body, update=True)
         if problem:
             return problem
         channel, ts = str(body.get("channel", "")), str(body.get("ts", ""))
@@ -139,7 +144,7 @@ async def web_api_arguments(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _message_problem(body: dict[str, Any], update: bool = False) -> dict[str, Any] | None:
+def message_problem(body: dict[str, Any], update: bool = False) -> dict[str, Any] | None:
     """Slack's answer to a message it would refuse, or None."""
     blocks = body.get("blocks")
     if not update and not body.get("text") and not blocks:

@@ -4,21 +4,51 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+import random
+from typing import Any, Protocol
 
 from aiohttp import ClientConnectorError
 from slack_sdk.http_retry.builtin_async_handlers import (AsyncConnectionErrorRetryHandler,
                                                          AsyncRateLimitErrorRetryHandler)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ..delivery.timers import Sleep
 
-def retry_handlers() -> list:
+
+class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, waiting through an injected `sleep` (slack_sdk's own calls
+    asyncio.sleep, so a test of throttling would wait out every Retry-After in real time).
+    Like slack_sdk's: Retry-After seconds plus up to one second of jitter."""
+
+    def __init__(self, max_retry_count: int, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+    async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
+                                             response: HttpResponse | None = None,
+                                             error: Exception | None = None) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]  # as slack_sdk's handler does
+        state.next_attempt_requested = True
+        told = next((values for name, values in response.headers.items() if name.lower() == "retry-after"), None)
+        try:
+            wait = float(told[0]) if told else 1.0
+        except ValueError:
+            wait = 1.0
+        await self.sleep(wait + random.random())
+        state.increment_current_attempt()
+
+
+def retry_handlers(sleep: Sleep = asyncio.sleep) -> list:
     """429s are retried after Retry-After (Slack did not act on the call). Connection errors are
     retried only when the connection was never made: a request that may have reached Slack is
     not sent again, so a message is never posted twice."""
     return [
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        RateLimitRetry(max_retry_count=3, sleep=sleep),
         AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError]),
     ]
 
@@ -35,8 +65,9 @@ def set_sdk_log_level(level: int) -> None:
         logging.getLogger(name).setLevel(max(level, logging.DEBUG))
 
 
-def make_client(token: str | None, base_url: str, session=None) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), timeout=15,
+def make_client(token: str | None, base_url: str, session: Any = None, sleep: Sleep = asyncio.sleep) -> AsyncWebClient:
+    """A Web API client with our retry handlers; `sleep` is their pause between tries."""
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(sleep), timeout=15,
                           session=session)
 
 

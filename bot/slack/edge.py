@@ -30,6 +30,7 @@ from ..core.outcomes import Where
 from ..delivery.groupcommit import GroupCommit
 from ..delivery.leases import Leases
 from ..delivery.tasks import TaskTracker
+from ..delivery.timers import Sleep, wait_at_most
 from ..core.replies.render import Phrases, Renderer, Safe
 from ..core.storage.sqlite import WriterBusy, no_wait
 from ..core.storage.store import Store
@@ -115,6 +116,8 @@ class SlackEdge:
         self.leases = Leases(partial(self.write, self.store.renew_events), retry_after_seconds)
         # Tests inject a failure here to prove a crash after the acknowledgement is recovered.
         self.before_answer: Any = None
+        # The pauses below (STRAGGLER_S, CASE_*); tests inject one they drive (bot/delivery/timers.py).
+        self.sleep: Sleep = asyncio.sleep
 
     def say(self, key: str, **values: Any) -> str:
         return self.phrases(key, "slack", **values)
@@ -256,8 +259,7 @@ class SlackEdge:
                 posts.append(asyncio.ensure_future(self._answer_one(row, work, diagnosed, payload, outcomes)))
                 await asyncio.sleep(0)  # that reply goes out, and acknowledgements waiting on the loop run
         outcomes.expect(len(posts))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(outcomes.all_back.wait(), STRAGGLER_S)
+        await wait_at_most(outcomes.all_back.wait(), STRAGGLER_S, self.sleep)
         outcomes.open = False
         try:
             if outcomes.items:
@@ -312,13 +314,12 @@ class SlackEdge:
             return
         pending = self._unwritten.get(case_id)
         if pending is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(pending), CASE_WRITE_WAIT_S)
+            await wait_at_most(asyncio.shield(pending), CASE_WRITE_WAIT_S, self.sleep)
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CASE_ELSEWHERE_WAIT_S
-        while await self.db(self.store.get_case, case_id) is None and loop.time() < deadline:
-            await asyncio.sleep(CASE_POLL_S)
+        for _ in range(round(CASE_ELSEWHERE_WAIT_S / CASE_POLL_S)):
+            if await self.db(self.store.get_case, case_id) is not None:
+                return
+            await self.sleep(CASE_POLL_S)
 
     async def _diagnose_and_plan(self, items: list[tuple[int, tr.Work, str, list[str]]]) -> list[tuple]:
         """Diagnose `items` and plan the cases they open (written by answer_batch once their

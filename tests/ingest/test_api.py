@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import threading
 import time
 
 import pytest
@@ -160,18 +161,24 @@ async def test_a_database_failure_is_503_and_imports_nothing(tmp_path, engine):
 
 
 async def test_the_import_does_not_block_the_event_loop(sqlite_store, engine):
-    class Slow:
+    importing, finish = threading.Event(), threading.Event()
+
+    class Slow:  # holds the import in the middle until the test has pinged the server
         def diagnose_error_texts(self, texts):
-            time.sleep(1.0)
+            importing.set()
+            assert finish.wait(10), "the test never let the import finish"
             return engine.diagnose_error_texts(texts)
 
     async with server(lambda: sqlite_store, lambda: Slow()) as client:
         post = asyncio.create_task(client.post("/api/sync-errors", json=ROWS, headers=AUTH))
-        await asyncio.sleep(0.2)
-        started = time.perf_counter()
-        pong = await client.get("/ping")
-        assert pong.status == 200 and time.perf_counter() - started < 0.5
-        assert not post.done()
+        try:
+            assert await asyncio.to_thread(importing.wait, 10), "the import never started"
+            started = time.perf_counter()
+            pong = await client.get("/ping")
+            assert pong.status == 200 and time.perf_counter() - started < 0.5
+            assert not post.done()
+        finally:
+            finish.set()
         assert (await post).status == 200
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from bot.core.storage.store import Store
+from tests.support import Clock
 
-from tests.scheduling.helpers import Clock
+from tests.scheduling.helpers import MONDAY_9_NY
 from tests.scheduling.processes import Proc
 
 
@@ -21,7 +22,7 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(MONDAY_9_NY)
 
 
 @pytest.fixture

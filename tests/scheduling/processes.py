@@ -14,9 +14,8 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.standins.slack_payloads import event_request, mention_event
 from tests.support import PROJECT_ROOT
-
-from tests.scheduling.helpers import mention_body, signed_headers
 
 _CLEARED = ("SYNCMEDIC_", "SLACK_", "DIGEST_", "FOLLOWUP_", "SCHEDULER", "BUSINESS_HOURS", "DATABASE_URL", "PORT",
             "HOST", "MODEL_STALE", "ESCALAT", "ADMIN_USERS", "EVENT_RETRY_AFTER", "RETENTION", "LOG_LEVEL")
@@ -78,9 +77,9 @@ def healthy(port: int) -> bool:
 
 
 def send_mention(port: int, text: str, ts: str) -> None:
-    body = mention_body(text, ts)
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), method="POST",
-                                     headers=signed_headers(body, "application/json"))
+    signed = event_request(mention_event(text, ts=ts))
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=signed.body.encode(),
+                                     method="POST", headers=signed.headers)
     with urllib.request.urlopen(request, timeout=10) as resp:
         assert resp.status == 200
 

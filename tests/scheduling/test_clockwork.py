@@ -23,9 +23,9 @@ from bot.core.storage.store import Store
 from bot.core.storage.tables import OPEN, RESOLVED, DigestRunRow, FollowupRow, SyncErrorRow
 from bot.core.schedule.timerules import BusinessHours, parse_days
 from bot.settings import Settings
-from tests.support import run_bot
+from tests.support import Clock, run_bot
 
-from tests.scheduling.helpers import Clock, FakeNotifier, open_case
+from tests.scheduling.helpers import FakeNotifier, open_case
 
 UTC = timezone.utc
 NY = ZoneInfo("America/New_York")

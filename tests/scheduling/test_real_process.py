@@ -19,13 +19,16 @@ from bot.core.storage.store import Store
 from bot.core.storage.tables import EventRow, FollowupRow
 
 from tests.postgres import free_port
-from tests.scheduling.helpers import BILL_TEXT, BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, ThreadedStandIn, open_case
+from tests.scheduling.helpers import BILL_TEXT, open_case
+from tests.standins.slack import SlackWebApi
+from tests.standins.slack_payloads import BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM
+from tests.support import served_in_thread
 from tests.scheduling.processes import bot_env, healthy, send_mention, wait_for
 
 def test_a_checkin_survives_kill_9_and_arrives_exactly_once(tmp_path, data_dir, procs):
     db = f"sqlite:///{tmp_path / 'killed.db'}"
     reader = Store.from_url(db)   # created and migrated here; the bot processes find it ready
-    with ThreadedStandIn() as standin:
+    with served_in_thread(SlackWebApi()) as standin:
         port = free_port()
         env = bot_env(data_dir, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
                       SLACK_API_BASE_URL=standin.api_url, PORT=str(port), HOST="127.0.0.1", DATABASE_URL=db,
@@ -72,7 +75,7 @@ def test_two_scheduler_processes_on_one_postgres_database_send_each_checkin_once
     cases = [open_case(store) for _ in range(120)]
     second_token = BOT_TOKEN + "-2"   # tells the two processes apart at the stand-in
     # Slow enough that one process's batch (50 per claim) is still being sent when the other ticks.
-    with ThreadedStandIn(delay=0.02, tokens=(BOT_TOKEN, second_token)) as standin:
+    with served_in_thread(SlackWebApi(delay=0.02, tokens=(BOT_TOKEN, second_token))) as standin:
         common = dict(SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_BASE_URL=standin.api_url,
                       DATABASE_URL=fresh_postgres, FOLLOWUP_AFTER="3s", SCHEDULER_INTERVAL="1s")
         schedulers = [procs(["scheduler"], bot_env(data_dir, SLACK_BOT_TOKEN=token, **common),

@@ -5,23 +5,20 @@ travel through the clock injected into create_app (the scheduler's tick is calle
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest_asyncio
-from aiohttp import ClientSession, web
 from sqlalchemy import select
 
-from bot.app import SERVICES_KEY, Services, create_app
 from bot.core.cases.followups import CANCELLED, SENT
-from bot.core.storage.store import Store
 from bot.core.storage.tables import OPEN, RESOLVED, FollowupRow, SyncErrorRow
-from bot.settings import Settings
 
-from tests.scheduling.helpers import (BILL_TEXT, BOT_TOKEN, CHANNEL, DIGEST_CHANNEL, SIGNING_SECRET, TEAM, USER, Clock, SlackStandIn,
-                      click_body, elements, mention_body, signed_headers)
+from tests.scheduling.helpers import BILL_TEXT, DIGEST_CHANNEL
+from tests.slack.harness import ALICE, CHANNEL, TEAM, BotClient, elements, mention_event, start_slack_bot
+from tests.standins.slack import SlackWebApi
+from tests.support import Clock, ServedApps
 
 UTC = timezone.utc
 AFTER = timedelta(hours=4)
@@ -32,36 +29,29 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@dataclass
-class Bot:
-    base: str
-    services: Services
-    standin: SlackStandIn
+class Bot(BotClient):
+    """The Slack bot with the test's clock: mention it, click what it posted, tick its scheduler."""
+
     clock: Clock
-    session: ClientSession
-    _ts: int = 0
+    _ts = 0
 
     @property
-    def store(self) -> Store:
-        return self.services.store
+    def standin(self) -> SlackWebApi:
+        return self.stub
 
     async def mention(self, text: str = BILL_TEXT) -> str:
         """@SyncMedic in the channel; returns the message ts (the thread the bot answers in)."""
         self._ts += 1
         ts = f"1771000000.{self._ts:06d}"
-        body = mention_body(text, ts)
-        async with self.session.post(f"{self.base}/slack/events", data=body.encode(),
-                                     headers=signed_headers(body, "application/json")) as resp:
-            assert resp.status == 200, await resp.text()
-        await self.services.slack.drain()
+        status, body = await self.event(mention_event(text, ts=ts))
+        assert status == 200, body
+        await self.drain()
         return ts
 
-    async def click(self, message: dict[str, Any], action_id: str, value: str | None = None) -> None:
-        body = click_body(message, action_id, value)
-        async with self.session.post(f"{self.base}/slack/events", data=body.encode(),
-                                     headers=signed_headers(body, "application/x-www-form-urlencoded")) as resp:
-            assert resp.status == 200, await resp.text()
-        await self.services.slack.drain()
+    async def click_on(self, message: dict[str, Any], action_id: str, value: str | None = None) -> None:
+        status, body = await self.click(message["ts"], action_id, value=value, message=message)
+        assert status == 200, body
+        await self.drain()
 
     async def tick_at(self, moment: datetime) -> dict[str, int]:
         self.clock.set(moment)
@@ -89,40 +79,24 @@ class Bot:
 
 @pytest_asyncio.fixture
 async def start_bot(tmp_path: Path, core, data_dir) -> AsyncIterator[Callable[..., Awaitable[Bot]]]:
-    cleanups: list[Callable[[], Awaitable[None]]] = []
-    session = ClientSession()
+    served = ServedApps()
+    started = [0]
 
     async def start(tz: str | None = "America/New_York", now: datetime = utc(2026, 3, 2, 14, 0),
                     **env: str | None) -> Bot:
-        standin = SlackStandIn(tz=tz)
+        started[0] += 1
+        standin = SlackWebApi(tz=tz)
         await standin.start()
-        cleanups.append(standin.stop)
-        values: dict[str, str | None] = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_BASE_URL": standin.api_url, "SYNCMEDIC_DATA_DIR": str(data_dir), "MODEL_STALE": "refuse",
-            "DATABASE_URL": f"sqlite:///{tmp_path / f'e2e{len(cleanups)}.db'}", "FOLLOWUP_AFTER": "4h"}
-        values.update(env)
-        settings = Settings.from_env({k: v for k, v in values.items() if v is not None})
+        served.on_close(standin.stop)
         clock = Clock(now)
-        store = Store.from_url(settings.database_url, clock=clock)
-        app = create_app(settings, core, store, background=False, clock=clock)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-        async def stop() -> None:
-            await runner.cleanup()
-            store.engine.dispose()
-
-        cleanups.append(stop)
-        return Bot(f"http://127.0.0.1:{port}", app[SERVICES_KEY], standin, clock, session)
+        env.setdefault("FOLLOWUP_AFTER", "4h")
+        bot = await start_slack_bot(served, core, data_dir, f"sqlite:///{tmp_path / f'e2e{started[0]}.db'}",
+                                    standin=standin, clock=clock, client=Bot, **env)
+        bot.clock = clock
+        return bot
 
     yield start
-    for cleanup in reversed(cleanups):
-        await cleanup()
-    await session.close()
+    await served.close()
 
 
 async def diagnosed(bot: Bot) -> tuple[str, Any]:
@@ -159,9 +133,9 @@ async def test_checkin_in_the_thread_and_fixed_it_ends_the_follow_up(start_bot):
     (checkin,) = bot.standin.checkins()
     assert_checkin(checkin, thread, case, bot.services.core.catalog.title("bill_not_exported"))
 
-    await bot.click(bot.message(checkin), "syncmedic_fixed")
+    await bot.click_on(bot.message(checkin), "syncmedic_fixed")
     assert bot.store.get_case(case.id).status == RESOLVED
-    (update,) = bot.standin.bodies("chat.update")
+    (update,) = bot.standin.accepted("chat.update")
     assert update["channel"] == CHANNEL
     assert not [b for b in update["blocks"] if b["type"] == "actions"]          # the buttons are gone
     assert any(b["type"] == "context" for b in update["blocks"])
@@ -178,7 +152,7 @@ async def test_still_failing_schedules_exactly_one_more_checkin(start_bot):
     await bot.tick_at(t0 + AFTER)
     (first,) = bot.standin.checkins()
     clicked_at = bot.clock.advance(timedelta(minutes=20))
-    await bot.click(bot.message(first), "syncmedic_still_failing")
+    await bot.click_on(bot.message(first), "syncmedic_still_failing")
     assert bot.store.get_case(case.id).failing_count == 1
     assert bot.followups(case.id) == [(SENT, t0 + AFTER), ("pending", clicked_at + AFTER)]
     replies = [p for p in bot.standin.posts() if p.get("thread_ts") == thread and not p.get("metadata")]
@@ -198,8 +172,8 @@ async def test_still_failing_then_fixed_cancels_the_next_checkin(start_bot):
     _, case = await diagnosed(bot)
     await bot.tick_at(t0 + AFTER)
     (checkin,) = bot.standin.checkins()
-    await bot.click(bot.message(checkin), "syncmedic_still_failing")
-    await bot.click(bot.message(checkin), "syncmedic_fixed")
+    await bot.click_on(bot.message(checkin), "syncmedic_still_failing")
+    await bot.click_on(bot.message(checkin), "syncmedic_fixed")
     assert bot.store.get_case(case.id).status == RESOLVED
     assert (await bot.tick_at(t0 + AFTER * 3))["checkins"] == 0
     assert [s for s, _ in bot.followups(case.id)] == [SENT, CANCELLED]
@@ -212,11 +186,11 @@ async def test_snooze_one_hour(start_bot):
     await bot.tick_at(t0 + AFTER)
     (checkin,) = bot.standin.checkins()
     clicked_at = bot.clock.advance(timedelta(minutes=5))
-    await bot.click(bot.message(checkin), "syncmedic_snooze_hour")
+    await bot.click_on(bot.message(checkin), "syncmedic_snooze_hour")
     # The user's zone came from users.info, a GET request.
     (info,) = [c for c in bot.standin.calls if c.method == "users.info"]
-    assert (info.http_method, info.body.get("user")) == ("GET", USER)
-    (update,) = bot.standin.bodies("chat.update")
+    assert (info.http_method, info.body.get("user")) == ("GET", ALICE)
+    (update,) = bot.standin.accepted("chat.update")
     assert "Snoozed by" in update["text"] and not [b for b in update["blocks"] if b["type"] == "actions"]
     assert bot.followups(case.id) == [(SENT, t0 + AFTER), ("pending", clicked_at + timedelta(hours=1))]
     for minutes in (10, 30, 59):
@@ -233,7 +207,7 @@ async def test_ask_me_tomorrow_morning_in_the_users_zone(start_bot):
     _, case = await diagnosed(bot)
     await bot.tick_at(t0 + AFTER)
     (checkin,) = bot.standin.checkins()
-    await bot.click(bot.message(checkin), "syncmedic_snooze_tomorrow")
+    await bot.click_on(bot.message(checkin), "syncmedic_snooze_tomorrow")
     morning = utc(2026, 3, 4, 0, 0)   # Wed 09:00 JST
     assert bot.followups(case.id)[-1] == ("pending", morning)
     assert (await bot.tick_at(morning - timedelta(minutes=1)))["checkins"] == 0
@@ -299,11 +273,11 @@ async def test_digest_posted_at_digest_time_and_mark_all_resolved(start_bot):
         assert (await bot.tick_at(nine + timedelta(minutes=minutes)))["digests"] == 0
 
     message = bot.message(digest)
-    await bot.click(message, "syncmedic_digest_resolve", "bill_not_exported")
+    await bot.click_on(message, "syncmedic_digest_resolve", "bill_not_exported")
     assert {bot.store.get_case(c.id).status for c in (first, second)} == {RESOLVED}
     with bot.store.session() as s:
         assert set(s.execute(select(SyncErrorRow.status)).scalars()) == {OPEN}   # other causes untouched
-    (update,) = bot.standin.bodies("chat.update")
+    (update,) = bot.standin.accepted("chat.update")
     assert update["ts"] == message["ts"] and update["channel"] == DIGEST_CHANNEL
     block_ids = [b.get("block_id") for b in update["blocks"] if b["type"] == "actions"]
     assert block_ids == ["syncmedic_digest:product_not_exported"]
@@ -314,7 +288,7 @@ async def test_digest_posted_at_digest_time_and_mark_all_resolved(start_bot):
     assert bot.standin.checkins() == []
 
     # "Show the fix" answers in the digest's thread.
-    await bot.click(message, "syncmedic_digest_steps", "product_not_exported")
+    await bot.click_on(message, "syncmedic_digest_steps", "product_not_exported")
     steps = [p for p in bot.standin.posts() if p.get("thread_ts") == message["ts"]]
     assert len(steps) == 1 and steps[0]["channel"] == DIGEST_CHANNEL
 
@@ -347,7 +321,7 @@ async def test_fixed_it_on_the_answer_before_the_checkin_cancels_it(start_bot):
     t0 = bot.clock.now
     _, case = await diagnosed(bot)
     (answer,) = bot.standin.diagnoses()
-    await bot.click(bot.message(answer), "syncmedic_fixed")
+    await bot.click_on(bot.message(answer), "syncmedic_fixed")
     assert bot.store.get_case(case.id).status == RESOLVED
     assert (await bot.tick_at(t0 + AFTER))["checkins"] == 0
     assert (await bot.tick_at(t0 + AFTER * 5))["checkins"] == 0
@@ -363,8 +337,8 @@ async def test_a_double_click_on_mark_all_resolved_changes_nothing_the_second_ti
     await bot.tick_at(nine)
     (digest,) = bot.standin.posts_to(DIGEST_CHANNEL)
     original = json.loads(json.dumps(bot.message(digest)))   # as Slack sends it in both clicks' payloads
-    await bot.click(original, "syncmedic_digest_resolve", "bill_not_exported")
-    await bot.click(original, "syncmedic_digest_resolve", "bill_not_exported")
+    await bot.click_on(original, "syncmedic_digest_resolve", "bill_not_exported")
+    await bot.click_on(original, "syncmedic_digest_resolve", "bill_not_exported")
     notes = [e["text"] for b in bot.message(digest)["blocks"] if b["type"] == "context" for e in b["elements"]]
     assert any("marked 2 open entries resolved" in n for n in notes), notes
-    assert len(bot.standin.bodies("chat.update")) == 1
+    assert len(bot.standin.accepted("chat.update")) == 1

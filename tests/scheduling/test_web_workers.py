@@ -18,7 +18,10 @@ from bot.serving import ServeError, serve, workers_for
 from bot.settings import Settings, SettingsError
 
 from tests.postgres import free_port
-from tests.scheduling.helpers import BILL_TEXT, BOT_TOKEN, SIGNING_SECRET, ThreadedStandIn
+from tests.scheduling.helpers import BILL_TEXT
+from tests.standins.slack import SlackWebApi
+from tests.standins.slack_payloads import BOT_TOKEN, SIGNING_SECRET
+from tests.support import served_in_thread
 from tests.scheduling.processes import bot_env, health, healthy, send_mention, wait_for
 
 
@@ -47,7 +50,7 @@ def start_two_workers(procs, tmp_path, data_dir, standin, port: int):
 
 
 def test_two_workers_answer_each_message_once_and_replace_a_killed_one(tmp_path, data_dir, procs):
-    with ThreadedStandIn() as standin:
+    with served_in_thread(SlackWebApi()) as standin:
         port = free_port()
         bot = start_two_workers(procs, tmp_path, data_dir, standin, port)
         pids = worker_pids(port)
@@ -106,7 +109,7 @@ def test_two_workers_answer_each_message_once_and_replace_a_killed_one(tmp_path,
 
 
 def test_workers_stop_when_their_parent_is_killed(tmp_path, data_dir, procs):
-    with ThreadedStandIn() as standin:
+    with served_in_thread(SlackWebApi()) as standin:
         port = free_port()
         bot = start_two_workers(procs, tmp_path, data_dir, standin, port)
         pids = worker_pids(port)

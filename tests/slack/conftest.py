@@ -1,5 +1,5 @@
 """Fixtures for the Slack end-to-end tests: one real core per session (tests/conftest.py),
-and per test a fresh Slack stub, SQLite database and app served on 127.0.0.1."""
+and per test a fresh Slack Web API stand-in, SQLite database and app served on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 import pytest_asyncio
 
-from bot.app import create_app
-from bot.core.storage.store import Store
-from bot.settings import Settings
+from tests.slack.harness import BotClient, start_slack_bot
 from tests.support import ServedApps
-
-from tests.slack.harness import BOT_TOKEN, SIGNING_SECRET, BotClient, SlackStub, services_of
 
 ESCALATION_CHANNEL = "C0ESCALATE"
 
@@ -35,28 +31,16 @@ def retrains(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest_asyncio.fixture
 async def start_bot(tmp_path: Path, core, retrains) -> AsyncIterator[Callable[..., Awaitable[BotClient]]]:
-    """start_bot(**env) -> BotClient: a fresh stub, database and app with these settings
-    (an env value of None removes a default); `server` are extra aiohttp AppRunner options."""
+    """start_bot(**env) -> BotClient: a fresh Web API stand-in, database and app with these
+    settings (see tests.slack.harness.start_slack_bot for the options)."""
     served = ServedApps()
     counter = [0]
 
-    async def start(*, server: dict[str, Any] | None = None, **env: str | None) -> BotClient:
+    async def start(**options: Any) -> BotClient:
         counter[0] += 1
-        stub = SlackStub()
-        await stub.start()
-        served.on_close(stub.stop)
-        db = tmp_path / f"slack{counter[0]}.db"
-        values = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                  "SLACK_API_BASE_URL": stub.api_url, "SYNCMEDIC_DATA_DIR": str(tmp_path / "data"),
-                  "DATABASE_URL": f"sqlite:///{db}", "ESCALATION_CHANNEL": ESCALATION_CHANNEL,
-                  "MODEL_STALE": "refuse", "LOG_LEVEL": "INFO"}
-        values.update(env)
-        values = {k: v for k, v in values.items() if v is not None}
-        settings = Settings.from_env(values)
-        store = Store.from_url(settings.database_url)
-        app = create_app(settings, core, store, background=False)
-        base = await served.serve(app, store, **(server or {}))
-        return BotClient(base, services_of(app), stub, served.session)
+        options.setdefault("ESCALATION_CHANNEL", ESCALATION_CHANNEL)
+        return await start_slack_bot(served, core, tmp_path / "data", f"sqlite:///{tmp_path / f'slack{counter[0]}.db'}",
+                                     **options)
 
     yield start
     await served.close()

@@ -7,8 +7,10 @@ import json
 
 import pytest
 
+from tests.standins import slack_payloads as slack
 from tests.slack.conftest import ESCALATION_CHANNEL
-from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, fresh_ts, mention_event
+from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, mention_event
+from tests.support import SteppedSleep
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,8 +50,11 @@ def n_posts(bot: BotClient) -> int:
 
 async def test_a_click_that_beats_the_write_of_its_case_waits_for_it(bot: BotClient):
     """A case is written once its reply is posted; a click in between must not be lost."""
+    from bot.slack.edge import CASE_WRITE_WAIT_S
+
     edge = bot.services.slack
     gate, real_write = asyncio.Event(), edge.write
+    pauses = edge.sleep = SteppedSleep()
 
     async def held_write(fn, *args):  # the reply is posted; writing what came of it waits here
         if fn.__name__ == "_write_outcomes":
@@ -58,14 +63,11 @@ async def test_a_click_that_beats_the_write_of_its_case_waits_for_it(bot: BotCli
 
     edge.write = held_write
     await bot.event(mention_event(BILL_ERROR))
-    for _ in range(200):
-        if bot.stub.accepted("chat.postMessage"):
-            break
-        await asyncio.sleep(0.01)
+    await bot.stub.until(lambda: bot.stub.accepted("chat.postMessage"))
     [answer] = bot.stub.attempts("chat.postMessage")
     case_id = answer.body["metadata"]["event_payload"]["case_id"]
     status, _ = await bot.click(answer.response["ts"], "syncmedic_fixed")
-    await asyncio.sleep(0.2)
+    await pauses.asleep(CASE_WRITE_WAIT_S)  # the click waits for its case (for CASE_WRITE_WAIT_S at most)
     assert status == 200
     assert bot.sql("SELECT id FROM cases WHERE id = :id", id=case_id) == []  # the reply is out, its case not yet
     assert not bot.stub.accepted("chat.update")
@@ -77,56 +79,62 @@ async def test_a_click_that_beats_the_write_of_its_case_waits_for_it(bot: BotCli
     assert len(bot.stub.accepted("chat.update")) == 1
 
 
-async def test_a_throttled_reply_does_not_hold_back_the_cases_of_its_batch(bot: BotClient):
-    """Two messages answered together; Slack throttles the first reply for 2 s. The second
-    reply's case is written without waiting for it (after STRAGGLER_S), so its buttons work."""
+async def test_a_throttled_reply_does_not_hold_back_the_cases_of_its_batch(start_bot):
+    """Two messages answered together; Slack throttles the first reply, for as long as the test
+    likes. The second reply's case is written without waiting for it (once STRAGGLER_S has
+    passed), so its buttons work."""
     from bot.slack.edge import STRAGGLER_S
 
-    assert STRAGGLER_S < 1.5
+    throttled = SteppedSleep()         # the throttled reply waits out Retry-After here
+    bot = await start_bot(retry_sleep=throttled)
     edge = bot.services.slack
-    gate, first = asyncio.Event(), mention_event(BILL_ERROR)
+    pauses = edge.sleep = SteppedSleep()
+    gate, taken, first = asyncio.Event(), asyncio.Event(), mention_event(BILL_ERROR)
 
     async def hold_first(work):        # held, then fails without posting (left for recovery)
         if work.ts == first["ts"]:
+            taken.set()
             await gate.wait()
             raise RuntimeError("not this one")
 
     edge.before_answer = hold_first
     await bot.event(first)
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(taken.wait(), 5)
     second, third = mention_event(BILL_ERROR), mention_event("Reference number is not unique")
     await bot.event(second)
     await bot.event(third)             # these two wait behind the first: one batch
     bot.stub.rate_limit("chat.postMessage", times=1, retry_after=2)  # the batch's first reply
     gate.set()
-    for _ in range(100):               # the batch of two: one reply throttled, one through
-        if any(c.ok and c.body.get("thread_ts") in (second["ts"], third["ts"])
-               for c in bot.stub.attempts("chat.postMessage")):
-            break
-        await asyncio.sleep(0.02)
-    [through] = [c for c in bot.stub.attempts("chat.postMessage")
-                 if c.ok and c.body.get("thread_ts") in (second["ts"], third["ts"])]
+    await throttled.asleep()           # one reply throttled...
+    [through] = await bot.stub.until(  # ...one through
+        lambda: [c for c in bot.stub.attempts("chat.postMessage")
+                 if c.ok and c.body.get("thread_ts") in (second["ts"], third["ts"])])
+    await pauses.asleep(STRAGGLER_S)
+    assert pauses.wake() == 1          # STRAGGLER_S has passed
     case_id = through.body["metadata"]["event_payload"]["case_id"]
-    for _ in range(80):
-        if bot.sql("SELECT id FROM cases WHERE id = :id", id=case_id):
-            break
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(edge.written(case_id), 5)
     assert case(bot, case_id)["reply_ref"] == through.response["ts"]  # written, the other still throttled
     assert sum(c.status == 429 for c in bot.stub.attempts("chat.postMessage")) == 1
     assert len([c for c in bot.stub.attempts("chat.postMessage") if c.ok]) == 1
+    assert len(throttled.delays) == 1 and 2 <= throttled.delays[0] < 3  # Retry-After, plus slack_sdk's jitter
+    throttled.wake()
     await bot.drain()
     assert len([c for c in bot.stub.attempts("chat.postMessage") if c.ok]) == 2
 
 
 async def test_a_click_on_a_case_another_process_is_still_writing_waits_for_it(bot: BotClient):
+    from bot.slack.edge import CASE_POLL_S
+
     edge = bot.services.slack
+    polls = edge.sleep = SteppedSleep()
     [pending] = bot.store.new_cases([dict(platform="slack", workspace=TEAM, channel=CHANNEL, thread="1.5",
                                           message="1.5", user=ALICE, intent="bill_not_exported", confidence=0.9,
                                           entities={}, question="q")])
     waiting = asyncio.ensure_future(edge.written(pending.id))
-    await asyncio.sleep(0.3)
-    assert not waiting.done()          # not in the database yet: the click waits
+    await polls.asleep(CASE_POLL_S)    # not in the database yet: the click waits to look again
+    assert not waiting.done()
     bot.store.answered([(pending, "1.6")], [])
+    polls.wake()
     await asyncio.wait_for(waiting, 2)
 
 
@@ -462,11 +470,6 @@ async def test_what_can_you_do_posts_help_in_the_thread(bot: BotClient):
 
 # -- App Home ----------------------------------------------------------------------------------
 
-def home_opened(user: str = ALICE, tab: str = "home") -> dict:
-    return {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": tab,
-            "event_ts": fresh_ts()}
-
-
 async def test_app_home_lists_the_users_open_cases(bot: BotClient, core):
     await ask(bot)                                                   # stays open
     _, fixed_ts, _ = await ask(bot, "The account period has closed and the account books cannot be updated")
@@ -474,7 +477,7 @@ async def test_app_home_lists_the_users_open_cases(bot: BotClient, core):
     await bot.event(mention_event('Product "WIDGET-1" has not been exported to QuickBooks', user=BOB))
     await bot.drain()
 
-    status, _ = await bot.event(home_opened(ALICE))
+    status, _ = await bot.event(slack.home_opened_event(ALICE))
     await bot.drain()
 
     assert status == 200
@@ -495,7 +498,7 @@ async def test_app_home_lists_the_users_open_cases(bot: BotClient, core):
 
 async def test_app_home_case_title_is_on_its_own_line(bot: BotClient, core):
     await ask(bot)
-    await bot.event(home_opened(ALICE))
+    await bot.event(slack.home_opened_event(ALICE))
     await bot.drain()
 
     [publish] = bot.stub.accepted("views.publish")
@@ -505,7 +508,7 @@ async def test_app_home_case_title_is_on_its_own_line(bot: BotClient, core):
 
 async def test_app_home_without_cases_and_for_an_admin(start_bot):
     bot = await start_bot(ADMIN_USERS=f"{BOB}, U0OTHER01")
-    await bot.event(home_opened(BOB))
+    await bot.event(slack.home_opened_event(BOB))
     await bot.drain()
 
     [publish] = bot.stub.accepted("views.publish")
@@ -516,7 +519,7 @@ async def test_app_home_without_cases_and_for_an_admin(start_bot):
 
 
 async def test_app_home_messages_tab_publishes_nothing(bot: BotClient):
-    status, _ = await bot.event(home_opened(ALICE, tab="messages"))
+    status, _ = await bot.event(slack.home_opened_event(ALICE, tab="messages"))
     await bot.drain()
     assert status == 200
     assert bot.stub.attempts("views.publish") == []
@@ -524,13 +527,10 @@ async def test_app_home_messages_tab_publishes_nothing(bot: BotClient):
 
 def home_click(user: str) -> dict:
     """A click on the App Home's retrain button (a view container: no channel, no message)."""
-    return {"type": "block_actions", "token": "legacy", "api_app_id": "A0APP001", "trigger_id": "1.2.3",
-            "team": {"id": TEAM, "domain": "acme"}, "user": {"id": user, "username": "u", "team_id": TEAM},
-            "container": {"type": "view", "view_id": "V0VIEW001"},
-            "view": {"id": "V0VIEW001", "type": "home", "team_id": TEAM, "blocks": [], "state": {"values": {}}},
-            "actions": [{"action_id": "syncmedic_admin_retrain", "block_id": "syncmedic_admin", "value": "retrain",
-                         "type": "button", "text": {"type": "plain_text", "text": "Retrain the model"},
-                         "action_ts": fresh_ts()}]}
+    home = [{"type": "actions", "block_id": "syncmedic_admin", "elements": [
+        {"type": "button", "action_id": "syncmedic_admin_retrain", "value": "retrain",
+         "text": {"type": "plain_text", "text": "Retrain the model"}}]}]
+    return slack.view_click(home, "syncmedic_admin_retrain", user=user)
 
 
 async def test_retrain_by_a_non_admin_is_refused(start_bot, retrains, core):
@@ -624,15 +624,7 @@ async def private_answer(bot: BotClient) -> tuple[str, dict]:
 
 def ephemeral_click(answer: dict, action_id: str, response_url: str) -> dict:
     """What Slack sends for a click on an ephemeral message: no `message`, is_ephemeral."""
-    button = next(e for e in elements(answer["blocks"]) if e["action_id"] == action_id)
-    return {"type": "block_actions", "token": "legacy", "api_app_id": "A0APP001", "trigger_id": "1.2.3",
-            "team": {"id": TEAM, "domain": "acme"}, "user": {"id": ALICE, "username": "alice", "team_id": TEAM},
-            "container": {"type": "message", "message_ts": fresh_ts(), "channel_id": "C0NOTMEMBR",
-                          "is_ephemeral": True},
-            "channel": {"id": "C0NOTMEMBR", "name": "finance"}, "response_url": response_url,
-            "state": {"values": {}},
-            "actions": [{"action_id": action_id, "block_id": "syncmedic_feedback", "value": button["value"],
-                         "type": "button", "text": button["text"], "action_ts": fresh_ts()}]}
+    return slack.ephemeral_click(answer["blocks"], action_id, channel="C0NOTMEMBR", response_url=response_url)
 
 
 async def test_still_failing_on_a_private_answer_reaches_the_user(bot: BotClient):

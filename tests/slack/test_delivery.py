@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from bot.app import create_app
 from bot.settings import Settings, SettingsError
 
 from tests.slack.harness import BOT_TOKEN, CHANNEL, SIGNING_SECRET, BotClient, all_text, mention_event
+from tests.support import Clock, RecordedSleep, SteppedSleep
 
 pytestmark = pytest.mark.asyncio
 
@@ -17,7 +19,9 @@ BILL_ERROR = 'Error: Bill "BILL-7731" has not been exported to QuickBooks'
 PLAIN_PREFIX = "(The full answer was too long for Slack, so here it is as plain text.)\n"
 
 
-async def test_rate_limited_post_is_retried_after_retry_after_and_accepted_once(bot: BotClient):
+async def test_rate_limited_post_is_retried_after_retry_after_and_accepted_once(start_bot):
+    pauses = RecordedSleep()
+    bot = await start_bot(retry_sleep=pauses)
     bot.stub.rate_limit("chat.postMessage", times=1, retry_after=1)
     event = mention_event(BILL_ERROR)
     status, _ = await bot.event(event)
@@ -26,6 +30,7 @@ async def test_rate_limited_post_is_retried_after_retry_after_and_accepted_once(
     assert status == 200
     attempts = bot.stub.attempts("chat.postMessage")
     assert [(c.status, c.ok) for c in attempts] == [(429, False), (200, True)]
+    assert len(pauses.delays) == 1 and 1 <= pauses.delays[0] < 2  # Retry-After, plus slack_sdk's jitter
     assert attempts[0].body == attempts[1].body  # the same message, sent again
     [post] = bot.stub.posts()
     assert post["thread_ts"] == event["ts"]
@@ -157,11 +162,15 @@ async def test_a_message_held_longer_than_the_retry_delay_is_not_recovered_twice
     waiting behind a slow one is answered once, by the process that holds it."""
     import asyncio
 
-    bot = await start_bot(EVENT_RETRY_AFTER="1s")
+    clock = Clock()
+    bot = await start_bot(EVENT_RETRY_AFTER="1s", clock=clock)
+    renewals = bot.services.slack.leases.sleep = SteppedSleep()
     gate, first, second = await _held_behind_a_slow_first_message(bot)
-    for _ in range(10):  # 2.5 s: both wait far longer than the retry delay
-        await asyncio.sleep(0.25)
+    for _ in range(3):  # both wait far longer than the retry delay, renewed meanwhile
+        clock.advance(timedelta(seconds=2))
+        await renewals.step()
         assert await asyncio.wait_for(bot.services.slack.recover(), 2) == 0  # claims (and waits on) nothing
+    assert renewals.delays[0] == pytest.approx(1 / 3)  # three renewals per EVENT_RETRY_AFTER
     gate.set()
     await bot.drain()
     assert sorted(p["thread_ts"] for p in bot.stub.posts()) == sorted([first["ts"], second["ts"]])
@@ -169,17 +178,16 @@ async def test_a_message_held_longer_than_the_retry_delay_is_not_recovered_twice
 
 
 async def test_a_held_message_a_recovery_took_is_left_to_it(start_bot):
-    import asyncio
-
     import sqlalchemy as sa
 
     bot = await start_bot(EVENT_RETRY_AFTER="1s")
+    renewals = bot.services.slack.leases.sleep = SteppedSleep()
     gate, first, second = await _held_behind_a_slow_first_message(bot)
     # Another process claims the queued message (what claim_unfinished_events does to a row).
     with bot.store.engine.begin() as conn:
         row = conn.execute(sa.text("UPDATE events SET attempts = attempts + 1 WHERE message = :ts RETURNING id"),
                            {"ts": second["ts"]}).scalar_one()
-    await asyncio.sleep(0.6)  # at least one renewal: this process learns it lost that message
+    await renewals.step()  # a renewal: this process learns it lost that message
     gate.set()
     await bot.drain()
     assert [p["thread_ts"] for p in bot.stub.posts()] == [first["ts"]]  # the second is the other's to answer
@@ -280,20 +288,30 @@ async def test_a_database_error_after_posting_does_not_strand_queued_messages(bo
     assert not stranded, "the second message waited for a third one to arrive"
 
 
-async def test_while_another_process_holds_the_database_the_message_waits_on_the_database_thread(bot: BotClient):
+async def test_while_another_process_holds_the_database_the_message_waits_on_the_database_thread(
+        bot: BotClient, monkeypatch):
     import asyncio
     import fcntl
     import os
+    import threading
 
+    from bot.core.storage import sqlite
     from bot.core.storage.sqlite import write_lock_path
 
+    queued, real_pause = threading.Event(), sqlite.pause
+
+    def pause(seconds: float) -> None:  # a writer found the lock file taken and waits its turn
+        queued.set()
+        real_pause(seconds)
+
+    monkeypatch.setattr(sqlite, "pause", pause)
     # Another process is writing: the edge must not block its event loop on the lock.
     lock = os.open(write_lock_path(bot.services.settings.database_url), os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         event = mention_event(BILL_ERROR)
         delivery = asyncio.ensure_future(bot.event(event))
-        await asyncio.sleep(0.3)
+        assert await asyncio.to_thread(queued.wait, 10), "the message never queued for the lock"
         assert not delivery.done(), "acknowledged before the message was recorded"
         # The event loop still serves meanwhile (an unsigned request is refused without the database).
         refused = await asyncio.wait_for(bot.session.post(bot.base + "/slack/events", data=b"{}"), 2)

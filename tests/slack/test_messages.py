@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.standins import slack_payloads as slack
 from tests.slack.harness import (ALICE, BOB, BOT_ID, BOT_USER, CHANNEL, DM, BotClient, all_text, dm_event, elements,
                       fresh_ts, mention_event, message_event)
 
@@ -237,14 +238,8 @@ async def test_forged_signature_is_refused_and_nothing_happens(bot: BotClient):
 
 
 async def test_signature_made_with_another_secret_is_refused(bot: BotClient):
-    import time
-
-    from slack_sdk.signature import SignatureVerifier
-
-    body = json.dumps(bot.envelope(mention_event(BILL_ERROR)))
-    now = str(int(time.time()))
-    forged = SignatureVerifier("not-the-secret").generate_signature(timestamp=now, body=body)
-    status, _ = await bot.post("/slack/events", body, "application/json", timestamp=int(now), signature=forged)
+    body = json.dumps(slack.envelope(mention_event(BILL_ERROR)))
+    status, _ = await bot.post("/slack/events", body, "application/json", secret="not-the-secret")
     await bot.drain()
 
     assert status == 401
@@ -267,10 +262,10 @@ async def test_body_tampered_after_signing_is_refused(bot: BotClient):
     import time
 
     now = int(time.time())
-    body = json.dumps(bot.envelope(mention_event(BILL_ERROR)))
-    signature = bot.verifier.generate_signature(timestamp=str(now), body=body)
-    tampered = body.replace("BILL-7731", "BILL-7732")
-    status, _ = await bot.post("/slack/events", tampered, "application/json", timestamp=now, signature=signature)
+    signed = slack.signed(json.dumps(slack.envelope(mention_event(BILL_ERROR))), "application/json", timestamp=now)
+    tampered = signed.body.replace("BILL-7731", "BILL-7732")
+    status, _ = await bot.post("/slack/events", tampered, "application/json", timestamp=now,
+                               signature=signed.headers["X-Slack-Signature"])
     await bot.drain()
 
     assert status == 401
@@ -288,19 +283,15 @@ async def test_url_verification_challenge_is_answered(bot: BotClient):
 
 
 async def test_oversized_request_is_refused(start_bot):
-    import time
-
     from aiohttp import ClientSession, TCPConnector
 
     # No lingering: aiohttp would otherwise keep reading the refused body for 10 s at shutdown.
     bot = await start_bot(server={"lingering_time": 0})
-    body = json.dumps(bot.envelope(dm_event("x" * 3_100_000)))
-    now = str(int(time.time()))
-    headers = {"X-Slack-Request-Timestamp": now, "Content-Type": "application/json",
-               "X-Slack-Signature": bot.verifier.generate_signature(timestamp=now, body=body)}
+    request = slack.event_request(dm_event("x" * 3_100_000))
     # Its own connection, closed at once: the server stops reading the refused body.
     async with ClientSession(connector=TCPConnector(force_close=True)) as session:
-        async with session.post(bot.base + "/slack/events", data=body.encode(), headers=headers) as resp:
+        async with session.post(bot.base + "/slack/events", data=request.body.encode(),
+                                headers=request.headers) as resp:
             status = resp.status
     await bot.drain()
 

@@ -3,6 +3,7 @@ per test a fresh connector stand-in, SQLite database and app served on 127.0.0.1
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -11,8 +12,7 @@ import pytest_asyncio
 from bot.app import create_app
 from bot.core.storage.store import Store
 from bot.settings import Settings
-from bot.teams.connector import Backoff
-from tests.support import ServedApps
+from tests.support import RecordedSleep, ServedApps
 
 from tests.teams.harness import ConnectorStub, TeamsClient, services_of
 
@@ -21,11 +21,12 @@ from tests.teams.harness import ConnectorStub, TeamsClient, services_of
 async def start_bot(tmp_path: Path, core) -> AsyncIterator[Callable[..., Awaitable[TeamsClient]]]:
     """start_bot(**env) -> TeamsClient: a fresh stand-in, database and app with these settings
     (an env value of None removes a default). `host` is where the app listens; `middlewares`
-    are added to the app before it starts (to play a remote peer)."""
+    are added to the app before it starts (to play a remote peer); `clock` is injected into
+    the store and the app."""
     served = ServedApps()
     counter = [0]
 
-    async def start(*, host: str = "127.0.0.1", middlewares: list[Any] | None = None,
+    async def start(*, host: str = "127.0.0.1", middlewares: list[Any] | None = None, clock: Any = None,
                     **env: str | None) -> TeamsClient:
         counter[0] += 1
         stub = ConnectorStub()
@@ -35,13 +36,15 @@ async def start_bot(tmp_path: Path, core) -> AsyncIterator[Callable[..., Awaitab
                   "DATABASE_URL": f"sqlite:///{tmp_path}/teams{counter[0]}.db"}
         values.update(env)
         settings = Settings.from_env({k: v for k, v in values.items() if v is not None})
-        store = Store.from_url(settings.database_url)
-        app = create_app(settings, core, store, background=False)
+        timed: dict[str, Any] = {} if clock is None else {"clock": clock}
+        store = Store.from_url(settings.database_url, **timed)
+        app = create_app(settings, core, store, background=False, **timed)
         app.middlewares.extend(middlewares or [])
         services = services_of(app)
-        # Quick backoff without Retry-After, so throttling tests take a moment, not seconds.
-        services.teams.hosting.backoff = Backoff(attempts=4, base=0.05, cap=0.2)
-        services.teams.hosting.reply_backoff = Backoff(attempts=3, base=0.05, cap=0.2, max_retry_after=5)
+        # Throttling is retried at once; the waits it asked for are recorded in each sleep's delays.
+        hosting = services.teams.hosting
+        hosting.backoff = replace(hosting.backoff, sleep=RecordedSleep())
+        hosting.reply_backoff = replace(hosting.reply_backoff, sleep=RecordedSleep())
         base = await served.serve(app, store, host=host)
         return TeamsClient(base, services, stub, served.session)
 

@@ -4,10 +4,13 @@ Cards with channelData.sync_diagnosis, redelivery, failed replies, set-up comman
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from bot.teams.translate import conversation_key
+from tests.support import Clock, SteppedSleep
 
 from tests.teams.harness import ALICE, BILL_ERROR, BOT_NAME, CARD, CHANNEL, TENANT, TeamsClient, actions_of, card_text
 
@@ -244,12 +247,20 @@ async def test_a_message_left_unanswered_by_a_dead_process_is_answered_by_recove
 
 
 async def test_a_slow_answer_is_held_so_recovery_does_not_answer_it_too(start_bot):
-    bot = await start_bot(EVENT_RETRY_AFTER="1s")
-    bot.stub.fail(429, times=2, retry_after=1, kinds=("reply",))  # the reply takes about 2 s
-    posting = asyncio.ensure_future(bot.post(bot.personal_message(BILL_ERROR)))
-    while not posting.done():
-        await asyncio.sleep(0.25)
-        assert await asyncio.wait_for(bot.services.teams.recover(), 5) == 0
-    assert (await posting)[0] == 202
+    clock = Clock()
+    bot = await start_bot(EVENT_RETRY_AFTER="1s", clock=clock)
+    teams = bot.services.teams
+    renewals = teams.leases.sleep = SteppedSleep()
+    recovered = []
+
+    async def throttled(delay: float) -> None:  # the reply waits out Retry-After, renewed meanwhile
+        clock.advance(timedelta(seconds=delay))  # as long as EVENT_RETRY_AFTER: recoverable unless renewed
+        await renewals.step()
+        recovered.append(await asyncio.wait_for(teams.recover(), 5))
+
+    teams.hosting.reply_backoff = replace(teams.hosting.reply_backoff, sleep=throttled)
+    bot.stub.fail(429, times=2, retry_after=1, kinds=("reply",))  # the reply takes 2 s and more
+    assert (await bot.post(bot.personal_message(BILL_ERROR)))[0] == 202
+    assert recovered == [0, 0]
     assert [c.status for c in bot.stub.calls] == [429, 429, 201]
     assert len(bot.stub.posts()) == 1

@@ -45,6 +45,7 @@ def no_wait() -> Iterator[None]:
     finally:
         _no_wait.on = False
 _FIRST_WAIT_S, _LONGEST_WAIT_S = 0.0002, 0.002
+pause = time.sleep  # a writer's wait for its turn (tests replace it to see a writer queue)
 _LOCK_FD = "syncmedic_write_lock_fd"
 _LOCKED = "syncmedic_write_locked"
 
@@ -166,7 +167,7 @@ def _acquire(fd: int) -> None:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")) from None
-            time.sleep(wait)
+            pause(wait)
             wait = min(wait * 2, _LONGEST_WAIT_S)
 
 

@@ -15,7 +15,8 @@ from bot.core.cases.followups import CANCELLED, CLAIM_TIMEOUT, MAX_SEND_ATTEMPTS
 from bot.core.storage.store import Store
 from bot.core.storage.tables import FollowupRow
 
-from tests.scheduling.helpers import Clock, open_case
+from tests.scheduling.helpers import open_case
+from tests.support import Clock
 
 AFTER = timedelta(hours=4)
 

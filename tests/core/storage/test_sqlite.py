@@ -14,13 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.storage import sqlite
 from bot.core.storage.sqlite import database_file, sqlite_engine, write_lock_path
 from bot.core.storage.store import Store, make_engine
 
 
-def test_a_writer_waits_for_the_lock_file_and_goes_on_when_it_is_released(tmp_path):
+def test_a_writer_waits_for_the_lock_file_and_goes_on_when_it_is_released(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'q.db'}"
     store = Store.from_url(url)
+    queued, real_pause = threading.Event(), sqlite.pause
+
+    def pause(seconds: float) -> None:  # the writer found the lock taken and waits its turn
+        queued.set()
+        real_pause(seconds)
+
+    monkeypatch.setattr(sqlite, "pause", pause)
     lock = os.open(write_lock_path(url), os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)  # another process is writing
     finished = threading.Event()
@@ -32,7 +40,7 @@ def test_a_writer_waits_for_the_lock_file_and_goes_on_when_it_is_released(tmp_pa
 
     writer = threading.Thread(target=write)
     writer.start()
-    time.sleep(0.3)
+    assert queued.wait(5), "the writer never waited for the lock"
     assert not finished.is_set(), "the write went ahead while another writer held the lock"
     fcntl.flock(lock, fcntl.LOCK_UN)
     assert finished.wait(5), "the write did not go ahead once the lock was released"

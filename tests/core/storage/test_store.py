@@ -16,6 +16,7 @@ from bot.core.storage.store import Store
 
 from bot.core.storage.tables import ESCALATED, OPEN, RESOLVED
 from bot.core.storage.migrations import current
+from tests.support import Clock
 
 
 def _case(store: Store, **overrides):
@@ -26,12 +27,7 @@ def _case(store: Store, **overrides):
     return store.open_case(**args)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+MARCH_1 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 
 def test_migrations_create_every_table_and_are_idempotent(database_url):
@@ -141,7 +137,7 @@ def test_unknown_case_changes_nothing(store):
 
 
 def test_unfinished_events_are_claimed_once_each_by_concurrent_workers(database_url):
-    clock = Clock()
+    clock = Clock(MARCH_1)
     store = Store.from_url(database_url, clock=clock)
     ids = {store.record_event("slack", "T1", "C1", f"{n}.0", payload={"n": n}) for n in range(20)}
     done = store.record_event("slack", "T1", "C1", "99.0")
@@ -167,7 +163,7 @@ def test_unfinished_events_are_claimed_once_each_by_concurrent_workers(database_
 
 
 def test_an_event_that_keeps_failing_is_given_up(store):
-    clock = Clock()
+    clock = Clock(MARCH_1)
     store.clock = clock
     store.record_event("slack", "T1", "C1", "7.0", payload={})
     for _ in range(5):
@@ -180,7 +176,7 @@ def test_an_event_that_keeps_failing_is_given_up(store):
 def test_a_renewed_event_is_left_to_the_process_answering_it(store):
     """A process still holding an event (queued behind a slow batch) renews it; recovery claims
     only what nobody renews, and a renewal after a recovery's claim tells the holder it lost it."""
-    clock = Clock()
+    clock = Clock(MARCH_1)
     store.clock = clock
     held = store.record_event("slack", "T1", "C1", "9.1", payload={})
     orphan = store.record_event("slack", "T1", "C1", "9.2", payload={})
@@ -203,7 +199,7 @@ def test_finishing_an_event_drops_its_text(store):
 
 
 def test_retention_forgets_old_question_text(store):
-    clock = Clock()
+    clock = Clock(MARCH_1)
     store.clock = clock
     old = _case(store)
     clock.now += timedelta(days=40)
@@ -233,7 +229,7 @@ def test_times_come_back_timezone_aware(store):
 def test_the_burst_path_writes_what_the_orm_reads_back(store):
     """record_events -> answered, the statements a burst of Slack events runs with prebuilt
     statements (Store._burst): every value must come back as the ORM stored it."""
-    clock = Clock()
+    clock = Clock(MARCH_1)
     store.clock = clock
     items = [dict(platform="slack", workspace="T1", channel="C1", message=f"{n}.5", event_id=f"Ev{n}",
                   kind="message", payload={"text": f"message {n}"}) for n in range(3)]

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
+from bot.core.storage import sqlite
 from bot.core.synchistory import ingest
 from bot.core.synchistory.ingest import ImportReport, import_csv, import_rows
 from bot.core.synchistory.parse import parse_json_rows
@@ -295,21 +296,34 @@ def test_concurrent_imports_of_the_same_new_rows(store, engine, monkeypatch):
     """Two imports decide at the same time that the same keys are new: one of them has to plan
     again (PostgreSQL: unique violation, retried; SQLite: the write lock serialises them)."""
     rows = [("2026-03-01 10:00", "Sale", f"SO-{i}", "Error", CURRENCY) for i in range(50)]
+    postgres = store.engine.dialect.name == "postgresql"
     barrier = threading.Barrier(2)
-    real_load = ingest._load
+    real_load, real_pause = ingest._load, sqlite.pause
     locked_loads = []
+    queued = threading.Condition()  # SQLite: counts the waits of a writer queued for the lock
+    waits = [0]
+
+    def pause(seconds: float) -> None:
+        with queued:
+            waits[0] += 1
+            queued.notify_all()
+        real_pause(seconds)
 
     def load(conn, keys, lock):
         found = real_load(conn, keys, lock)
         if lock:
-            locked_loads.append(len(found))
-            try:
-                barrier.wait(timeout=2)  # both have read (PostgreSQL), or one holds the lock (SQLite)
-            except threading.BrokenBarrierError:
-                pass
+            with queued:
+                locked_loads.append(len(found))
+                first, seen = len(locked_loads) <= (2 if postgres else 1), waits[0]
+            if first and postgres:
+                barrier.wait(timeout=10)  # both have read before either writes
+            elif first:                   # the other import queues for the lock this one holds
+                with queued:
+                    assert queued.wait_for(lambda: waits[0] > seen, 10), "the other import never waited"
         return found
 
     monkeypatch.setattr(ingest, "_load", load)
+    monkeypatch.setattr(sqlite, "pause", pause)
     reports: list[ImportReport] = []
     errors: list[BaseException] = []
 

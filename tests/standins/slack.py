@@ -1,0 +1,246 @@
+"""Slack's Web API for the tests of every suite, over real HTTP on 127.0.0.1 (port 0).
+
+The bot's own slack_sdk client talks to it (SLACK_API_BASE_URL), so requests are built,
+sent, retried and read exactly as against Slack, as bolt-python's tests do with their one mock
+Web API server. It serves:
+  /api/{method}     the Web API methods the bot calls (GET query, JSON or form bodies)
+  /files/{id}       file downloads (url_private_download), which insist on a bot token
+  /response/{hook}  response_url webhooks (slash commands, ephemeral answers)
+It records every call (method, parsed body, HTTP status, ok/error, token, time), keeps the
+messages posted and updated (so a test can click their buttons), and refuses what Slack
+would: an unknown token, a channel the bot is not in, and blocks Slack's Block Kit rules
+reject (the same checks as the sandbox's Web API, bot/sandbox/slack_api.py). A test can make a
+method fail or be rate-limited the next N times, and slow chat.postMessage down.
+
+In the test's event loop: `await standin.start()` ... `await standin.stop()`. For tests whose
+bot runs in child processes: `with served_in_thread(SlackWebApi()) as standin:` (tests/support.py).
+Not the sandbox's Web API (a product feature, answering from its workspace) nor
+benchmarks/slack_server.py (bare asyncio, as light as possible): see their docstrings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from aiohttp import web
+
+from bot.sandbox.slack_api import message_problem, web_api_arguments
+from tests.standins.slack_payloads import APP_ID, BOT_ID, BOT_TOKEN, BOT_USER, TEAM, fresh_ts
+from tests.support import LoopbackServer, PostedMessages
+
+T = TypeVar("T")
+MESSAGE_WRITES = ("chat.postMessage", "chat.update", "chat.postEphemeral")
+
+
+@dataclass
+class Call:
+    """One Web API request and what the stand-in answered."""
+
+    method: str
+    body: dict[str, Any]
+    status: int              # the HTTP status of the answer
+    ok: bool                 # its "ok" field
+    error: str = ""
+    token: str = ""          # the bearer token presented
+    http_method: str = "POST"
+    at: float = 0.0          # time.time() when it was answered
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+class SlackWebApi(LoopbackServer):
+    """A local Slack Web API. `tokens`: the bot tokens it accepts (several processes or
+    workspaces can be told apart by theirs); `tz`: the time zone users.info gives every user;
+    `delay`: seconds chat.postMessage takes to answer."""
+
+    def __init__(self, *, tokens: tuple[str, ...] = (BOT_TOKEN,), tz: str | None = "America/New_York",
+                 delay: float = 0.0) -> None:
+        self.tokens = tokens
+        self.tz = tz
+        self.delay = delay
+        self.calls: list[Call] = []
+        self.messages = PostedMessages()                      # ts -> the message as Slack stores it
+        self.outside: set[str] = set()                        # channels the bot is not a member of
+        self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self.file_requests: list[tuple[str, str]] = []       # (file id, Authorization header)
+        self.webhook_posts: list[dict[str, Any]] = []        # bodies sent to a response_url
+        self.webhook_paths: list[str] = []                   # ...and which response_url each went to
+        self._queued: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._lock = threading.Lock()   # the test may read from another thread (served_in_thread)
+        self._changed = asyncio.Condition()
+
+    # -- control ------------------------------------------------------------------------------
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """Answer `method` with {"ok": false, "error": error} the next `times` calls."""
+        with self._lock:
+            self._queued.setdefault(method, []).extend([(200, {"ok": False, "error": error}, {})] * times)
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """Answer `method` with HTTP 429 and Retry-After the next `times` calls."""
+        with self._lock:
+            self._queued.setdefault(method, []).extend(
+                [(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times)
+
+    def add_file(self, file_id: str, content: bytes, **info: Any) -> None:
+        """A file files.info describes and /files/{id} serves; `info` overrides its fields."""
+        described = {"id": file_id, "name": f"{file_id}.txt", "title": f"{file_id}.txt", "mimetype": "text/plain",
+                     "filetype": "text", "pretty_type": "Plain Text", "mode": "snippet", "size": len(content),
+                     "url_private": f"{self.base}/files/{file_id}",
+                     "url_private_download": f"{self.base}/files/{file_id}", "user": "U0ALICE01", "is_public": True}
+        described.update(info)
+        self.files[file_id] = (described, content)
+
+    # -- what happened ------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def attempts(self, method: str) -> list[Call]:
+        """Every call to `method`, whatever it was answered."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def accepted(self, method: str) -> list[dict[str, Any]]:
+        """Bodies of the calls to `method` answered ok: what Slack would have acted on."""
+        return [c.body for c in self.attempts(method) if c.ok]
+
+    def posts(self) -> list[dict[str, Any]]:
+        return self.accepted("chat.postMessage")
+
+    def posts_to(self, channel: str) -> list[dict[str, Any]]:
+        return [b for b in self.posts() if b.get("channel") == channel]
+
+    def writes(self) -> list[Call]:
+        """Every call that would change something a person sees."""
+        with self._lock:
+            return [c for c in self.calls if c.method in (*MESSAGE_WRITES, "views.publish", "chat.delete")]
+
+    def checkin_calls(self) -> list[Call]:
+        """The accepted chat.postMessage calls that carry a check-in (its metadata says so)."""
+        return [c for c in self.attempts("chat.postMessage")
+                if c.ok and (c.body.get("metadata") or {}).get("event_type") == "sync_checkin"]
+
+    def diagnoses(self) -> list[dict[str, Any]]:
+        return self._with_metadata("sync_diagnosis")
+
+    def checkins(self) -> list[dict[str, Any]]:
+        return self._with_metadata("sync_checkin")
+
+    def _with_metadata(self, event_type: str) -> list[dict[str, Any]]:
+        return [b for b in self.posts() if (b.get("metadata") or {}).get("event_type") == event_type]
+
+    def seen(self, ts: str) -> dict[str, Any]:
+        """The message `ts` as a Slack client shows it now (a copy: keep it to click it later,
+        the way a client that has not refreshed yet still shows old buttons)."""
+        with self._lock:
+            return copy.deepcopy(self.messages[ts])
+
+    async def until(self, condition: Callable[[], T], timeout: float = 10.0) -> T:
+        """Wait until `condition()` is true (it is checked after every call the stand-in answers)
+        and return what it returned. In the stand-in's own event loop only."""
+        async def met() -> T:
+            async with self._changed:
+                return await self._changed.wait_for(condition)
+
+        try:
+            return await asyncio.wait_for(met(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"no call to the Slack stand-in satisfied {condition} in {timeout:g} s") from None
+
+    # -- the server -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/files/{file_id}", self._file)
+        app.router.add_post("/response/{hook}", self._webhook)
+        await self.serve(app)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await web_api_arguments(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or str(body.get("token", ""))
+        if method == "chat.postMessage" and self.delay:
+            await asyncio.sleep(self.delay)
+        with self._lock:
+            queued = self._queued.get(method)
+            if queued:
+                status, data, headers = queued.pop(0)
+            else:
+                status, data, headers = 200, self._answer(method, body, token), {}
+            self.calls.append(Call(method, body, status, bool(data.get("ok")), data.get("error", ""), token,
+                                   request.method, time.time(), data))
+        async with self._changed:
+            self._changed.notify_all()
+        return web.json_response(data, status=status, headers=headers)
+
+    def _answer(self, method: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        if token not in self.tokens:
+            return {"ok": False, "error": "invalid_auth"}
+        if method in MESSAGE_WRITES:
+            if body.get("channel") in self.outside:
+                return {"ok": False, "error": "not_in_channel"}
+            refused = message_problem(body, update=method == "chat.update")
+            if refused:
+                return refused
+        if method == "auth.test":
+            return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "syncmedic",
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+        if method == "chat.postMessage":
+            ts = fresh_ts()
+            message = self.messages.post(body, ts, subtype="bot_message", user=BOT_USER, bot_id=BOT_ID,
+                                         app_id=APP_ID, team=TEAM)
+            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
+        if method == "chat.update":
+            self.messages.update(body)
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text", ""),
+                    "message": {"text": body.get("text", ""), "user": BOT_USER, "bot_id": BOT_ID}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": fresh_ts()}
+        if method == "chat.delete":
+            self.messages.pop(str(body.get("ts", "")), None)
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method == "chat.getPermalink":
+            channel, ts = str(body.get("channel", "")), str(body.get("message_ts", ""))
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+        if method == "conversations.open":
+            user = str(body.get("users", "")).split(",")[0]
+            return {"ok": True, "channel": {"id": "D" + user[1:]}}
+        if method == "users.info":
+            return {"ok": True, "user": {"id": body.get("user"), "team_id": TEAM, "tz": self.tz}}
+        if method == "views.publish":
+            return {"ok": True, "view": {"id": "V0VIEW001", "team_id": TEAM, "type": "home",
+                                         "blocks": (body.get("view") or {}).get("blocks", [])}}
+        if method == "files.info":
+            found = self.files.get(str(body.get("file", "")))
+            if found is None:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "file": found[0], "comments": [], "response_metadata": {"next_cursor": ""}}
+        return {"ok": True}
+
+    async def _file(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        auth = request.headers.get("Authorization", "")
+        with self._lock:
+            self.file_requests.append((file_id, auth))
+        if auth.removeprefix("Bearer ") not in self.tokens:
+            # Slack answers a login page without a token; a plain refusal is stricter.
+            return web.Response(status=403, text="forbidden")
+        found = self.files.get(file_id)
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[1], content_type=found[0].get("mimetype") or "application/octet-stream")
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        posted = await request.json()
+        with self._lock:
+            self.webhook_posts.append(posted)
+            self.webhook_paths.append(request.path)
+        return web.Response(text="ok")
