@@ -14,29 +14,11 @@ from bot.core.outcomes import Click, Result, Where
 from bot.core.schedule.timerules import BusinessHours
 from bot.core.storage.store import Store
 from bot.core.storage.tables import ESCALATED, OPEN, RESOLVED, CorrectionRow, FeedbackRow, FollowupRow, SyncErrorRow
+from tests.scheduling.conftest import clock, store  # noqa: F401 - fixtures: the injected clock, a store on it
+from tests.scheduling.helpers import MONDAY_9_NY
 
-NOW = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in New York
+NOW = MONDAY_9_NY
 BILL = 'Error: Bill "BILL-7731" has not been exported to QuickBooks'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(database_url, clock):
-    s = Store.from_url(database_url, clock=clock)
-    yield s
-    s.engine.dispose()
 
 
 @pytest.fixture
