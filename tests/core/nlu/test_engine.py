@@ -233,7 +233,7 @@ def test_answer_for_is_independent_of_the_model(core):
     assert answer.intent == "period_closed"
 
 
-# -- batch and assistant -------------------------------------------------------------------
+# -- batches and chosen intents ---------------------------------------------------------------
 
 def test_diagnose_many_matches_diagnose_one_by_one(core):
     texts = ["hi", 'Bill "BILL-7731" has not been exported to QuickBooks', "", "our COGS in quickbooks doubled",
