@@ -28,10 +28,11 @@ def _progress(quiet: bool):
     return show
 
 
-def _core(settings: Settings, quiet: bool = True):
+def _core(settings: Settings, quiet: bool = True, store=None):
+    """The core; with `store`, serving the model the database says is in use (bot.wiring)."""
     from .wiring import build_core
 
-    return build_core(settings, progress=_progress(quiet))
+    return build_core(settings, progress=_progress(quiet), store=store)
 
 
 # -- classify ----------------------------------------------------------------------------
@@ -203,12 +204,11 @@ def _print_side_by_side(results: dict) -> None:
 def _existing_store(settings: Settings):
     """The database, if there is one (train must not create an empty SQLite file)."""
     from .core.storage.sqlite import database_file
-    from .core.storage.store import Store
 
     database = database_file(settings.database_url)
     if database is not None and not database.exists():
         return None
-    return Store.from_url(settings.database_url)
+    return open_store(settings)
 
 
 def _logging(settings: Settings) -> None:
@@ -220,11 +220,12 @@ def _logging(settings: Settings) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines per tick, every few seconds
 
 
-def open_store(settings: Settings):
-    """The database, migrated (Store.from_url creates a SQLite file's folder)."""
-    from .core.storage.store import Store
+def open_store(settings: Settings, migrate: bool = True):
+    """The database, migrated; one that cannot be used is a configuration error naming
+    DATABASE_URL (bot.wiring.open_store)."""
+    from .wiring import open_store as open_checked
 
-    return Store.from_url(settings.database_url)
+    return open_checked(settings, migrate=migrate)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -235,20 +236,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     _logging(settings)
     settings.check_slack()
     sandbox = wanted(settings)  # no Slack or Teams credentials: serve the local sandbox at /
-    core = _core(settings, quiet=False)
     workers, why_fewer = workers_for(settings, sandbox)
     if why_fewer:
         print(f"note: WEB_CONCURRENCY={settings.web_concurrency} ignored, running one process: {why_fewer}",
               file=sys.stderr)
+    # Opened (and migrated) once, here, before the model is loaded and before workers fork: a
+    # database that cannot be used stops start-up at once, naming DATABASE_URL.
+    store = open_store(settings)
+    core = _core(settings, quiet=False, store=store)
     if workers > 1:
-        # Migrate once, here, before the workers fork; each opens its own connections.
-        open_store(settings).engine.dispose()
+        store.engine.dispose()  # each worker opens its own connections
 
     def make_app(settings: Settings, _index: int):
-        from .core.storage.store import Store
-
-        store = open_store(settings) if workers == 1 else Store.from_url(settings.database_url, migrate=False)
-        return create_app(settings, core, store, sandbox=sandbox)
+        return create_app(settings, core, store if workers == 1 else open_store(settings, migrate=False),
+                          sandbox=sandbox)
 
     def announce(settings: Settings) -> None:
         extra = f", {workers} worker processes" if workers > 1 else ""
@@ -274,8 +275,9 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
 
     _logging(settings)
     settings.check_slack()
-    core = _core(settings, quiet=False)
-    services = build_services(settings, core, open_store(settings))
+    store = open_store(settings)
+    core = _core(settings, quiet=False, store=store)
+    services = build_services(settings, core, store)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -297,8 +299,9 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from .core.cases.digest import build_digest
     from .core.storage.tables import utcnow
 
+    store = open_store(settings)
     core = _core(settings)
-    digest = build_digest(open_store(settings), core.catalog, utcnow())
+    digest = build_digest(store, core.catalog, utcnow())
     if args.json:
         print(json.dumps(core.renderer.digest_json(digest), indent=2, ensure_ascii=False))
     else:

@@ -133,8 +133,7 @@ def sync_errors_handler(store: Any, engine: Any, token: str | None, *,
 def cmd_ingest(settings, args: argparse.Namespace) -> int:
     """Exit status 0 when the file was imported (bad rows are reported, the rest imported),
     1 when it could not be read at all (missing file, no usable header line)."""
-    from .core.storage.store import Store
-    from .wiring import build_core
+    from .wiring import build_core, open_store
 
     if args.file == "-":
         source: Any = sys.stdin.buffer
@@ -152,8 +151,8 @@ def cmd_ingest(settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    core = build_core(settings)
-    store = Store.from_url(settings.database_url)
+    store = open_store(settings)  # before the model: a database that cannot be used stops at once
+    core = build_core(settings, store=store)
     try:
         report = import_rows(store, core.engine, parsed, source="csv")
     finally:

@@ -11,7 +11,7 @@ from .core.nlu.engine import Engine
 from .core.nlu.lookups import load_lookups
 from .core.replies.formats import TEXT, ChannelFormat
 from .core.replies.render import Phrases, Renderer
-from .settings import Settings
+from .settings import Settings, SettingsError, redact_url
 from .slack.format import SLACK
 from .teams.format import TEAMS
 
@@ -30,7 +30,7 @@ class Core:
     model_meta: dict
 
 
-def build_core(settings: Settings, progress: Progress = lambda _m: None) -> Core:
+def build_core(settings: Settings, progress: Progress = lambda _m: None, store=None) -> Core:
     catalog = load_catalog(settings.intents_dir)
     model, meta = load_model(catalog, settings.intents_dir, settings.training_dir, settings.model_dir,
                              rebuild=settings.stale_model == "rebuild", progress=progress)
@@ -47,3 +47,30 @@ def retrain(settings: Settings, core: Core, store) -> dict:
     core.engine.model = model
     core.model_meta = meta
     return meta
+
+
+def open_store(settings: Settings, *, migrate: bool = True):
+    """The database (migrated unless `migrate` is False: a worker whose parent migrated it).
+    One that cannot be used (a URL SQLAlchemy cannot read, a server that does not answer, a
+    file that cannot be created) stops start-up with one line naming DATABASE_URL."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .core.storage.store import Store
+
+    try:
+        store = Store.from_url(settings.database_url, migrate=migrate)
+        if not migrate:
+            store.ping()
+    except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
+        raise SettingsError(f"DATABASE_URL={redact_url(settings.database_url)!r}: cannot use the database: "
+                            f"{failure_reason(exc)}") from None
+    return store
+
+
+def failure_reason(exc: BaseException, limit: int = 200) -> str:
+    """The first line of what the database driver said (psycopg's second line is advice), for a
+    one-line message."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = lines[0] if lines else type(cause).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
