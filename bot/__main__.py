@@ -118,7 +118,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from .core.nlu.catalog import load_catalog
-    from .core.model.store import build_and_save
+    from .core.model.store import build_model, save_model
 
     progress = _progress(args.quiet)
     store = _existing_store(settings)
@@ -128,8 +128,17 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
         progress(f"exported {export_corrections(settings.training_dir, store)} corrections from the database")
     catalog = load_catalog(settings.intents_dir)
     progress(f"loaded {len(catalog.ids)} intents from {settings.intents_dir}")
-    model, meta = build_and_save(catalog, settings.intents_dir, settings.training_dir, settings.model_dir, progress)
+    model, meta, data = build_model(catalog, settings.intents_dir, settings.training_dir, progress)
+    save_model(settings.model_dir, data, meta)
     print(f"model saved to {settings.model_dir}")
+    if store is not None:
+        # Published: every running process, on every machine, serves it within MODEL_CHECK_INTERVAL.
+        from .core.model.inuse import publish
+        from .core.storage.modelshelf import ModelShelf
+
+        publish(ModelShelf(store.engine), data, meta)
+        store.engine.dispose()
+        print(f"  published as the model in use ({meta['fingerprint'][:12]})")
     print(f"  examples: {meta['examples']}   classes: {len(meta['classes'])}")
     print(f"  cross-validated accuracy: {meta['cv_accuracy']:.1%}   threshold: {meta['threshold']:.2f}")
     print(f"  trained in {meta['train_seconds']} s with scikit-learn {meta['libraries']['scikit-learn']}")

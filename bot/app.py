@@ -49,6 +49,7 @@ class Services:
     clockwork: Clockwork | None = None
     scheduler: Any = None         # APScheduler, when this process runs the scheduler
     http: Any = None              # the shared aiohttp.ClientSession for Slack's Web API
+    model_watch: Any = None       # bot.modelwatch.ModelWatch: this process on the model in use
     sandbox: bool = False         # Slack is played by the local sandbox (no credentials)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -123,9 +124,13 @@ async def _healthz(request: web.Request) -> web.Response:
         await asyncio.to_thread(services.store.ping)
     except Exception:  # noqa: BLE001
         ok = False
-    body = {"ok": ok, "pid": os.getpid(), "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off", "teams": services.settings.teams_mode or "off",
-            "model": {"cv_accuracy": services.core.model_meta.get("cv_accuracy"),
-                      "built_at": services.core.model_meta.get("built_at")}}
+    meta = services.core.model_meta
+    body = {"status": "ok" if ok else "unavailable", "ok": ok, "pid": os.getpid(),
+            "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off",
+            "teams": services.settings.teams_mode or "off",
+            # The model this process serves: the same fingerprint everywhere once a new one is published.
+            "model": {"built_at": meta.get("built_at"), "fingerprint": meta.get("fingerprint"),
+                      "cv_accuracy": meta.get("cv_accuracy")}}
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -158,6 +163,10 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
     desk = Desk(core.engine, store, followups=followups, escalate_after=settings.escalate_after, clock=clock,
                 hours=hours, default_tz=settings.digest_tz, admin_users=settings.admin_users, retrain=retrain)
     services = Services(settings, core, store, desk, followups)
+    from .core.storage.modelshelf import ModelShelf
+    from .modelwatch import ModelWatch
+
+    services.model_watch = ModelWatch(core, ModelShelf(store.engine), settings.model_check_interval)
     if settings.slack_mode:
         build_slack(settings, services, slack_client)
     if settings.teams_mode:
@@ -207,6 +216,10 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
 
     async def start(app: web.Application) -> None:
         await asyncio.to_thread(core.renderer.warm_up)
+        try:  # a worker forked from a parent that loaded an older model serves the newest from the start
+            await asyncio.to_thread(services.model_watch.refresh)
+        except Exception as exc:  # noqa: BLE001 - the database may be down: the watch retries
+            log.error("could not look for a newer model: %s", type(exc).__name__, exc_info=exc)
         if services.bolt is not None:
             # One connection pool for every Web API call (bolt's per-request clients share it).
             import aiohttp
@@ -217,6 +230,7 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
                 services.slack.clients.session = services.http
         if background:
             services.tasks.append(asyncio.create_task(_recovery_loop(services)))
+            services.tasks.append(asyncio.create_task(services.model_watch.run()))
             if settings.scheduler and services.clockwork is not None:
                 services.scheduler = start_scheduler(services.clockwork.tick, settings.scheduler_interval)
         if settings.slack_mode == "socket":

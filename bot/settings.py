@@ -197,6 +197,7 @@ class Settings:
     microsoft_app_tenant_id: str | None = None
     teams: bool = True
     support_contact: str = DEFAULT_SUPPORT_CONTACT
+    model_check_interval: float = 30.0  # how often a running process looks for a newer published model
 
     @property
     def slack_oauth(self) -> bool:
@@ -307,4 +308,6 @@ class Settings:
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip() or None,
             teams=_flag(env, "TEAMS", True),
             support_contact=_support_contact(env),
+            model_check_interval=_positive(parse_duration("MODEL_CHECK_INTERVAL", env.get("MODEL_CHECK_INTERVAL", "30s")),
+                                           "MODEL_CHECK_INTERVAL").total_seconds(),
         )
