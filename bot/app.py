@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -45,6 +46,7 @@ class Services:
     slack: Any = None             # bot.slack.SlackEdge when Slack is configured
     teams: Any = None             # bot.teams.edge.TeamsEdge unless TEAMS=off
     bolt: Any = None              # slack_bolt AsyncApp
+    slack_verifier: Any = None    # slack_sdk SignatureVerifier for /slack/events (HTTP mode)
     socket_mode: Any = None
     clockwork: Clockwork | None = None
     scheduler: Any = None         # APScheduler, when this process runs the scheduler
@@ -105,15 +107,53 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
     buttons = Buttons(services.desk, edge.db, services.core.renderer, edge.say, edge.post,
                       Escalation(settings.escalation_channel, settings.escalation_usergroup))
     register(bolt, edge, buttons)
+
+    # Registered last, so only what no listener above takes: an event type or action the bot has
+    # no use for (Slack adds new ones) is acknowledged and ignored. bolt would answer 404 and
+    # log a suggestion of code to write, and Slack retries failed deliveries.
+    @bolt.event(re.compile(".*"))
+    async def ignore_other_events() -> None:
+        return None
+
+    @bolt.action(re.compile(".*"))
+    async def ignore_other_actions(ack: Any) -> None:
+        await ack()
+
     services.slack, services.bolt = edge, bolt
+    if settings.slack_signing_secret:
+        from slack_sdk.signature import SignatureVerifier
+
+        services.slack_verifier = SignatureVerifier(settings.slack_signing_secret)
 
 
 async def _slack_events(request: web.Request) -> web.StreamResponse:
+    """POST /slack/events: the signature is checked from the raw bytes before anything parses
+    the body (bot/slack/inbound.py); a refusal is one log line, never a traceback."""
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    from .slack.inbound import Refusal, check
+
+    services: Services = request.app[SERVICES_KEY]
+    raw = await request.read()
+    if len(raw) > 3_000_000:
+        return web.Response(status=413, text="payload too large")
+    checked = check(services.slack_verifier, request.headers, raw)
+    if isinstance(checked, Refusal):
+        log.warning("refused a request to /slack/events from %s: %s", request.remote, checked.reason)
+        return web.Response(status=checked.status, text="invalid request" if checked.status == 400 else "unauthorized")
+    text, body = checked
+    bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    bolt_request.body = body  # read once, as bolt would (without its lost-slash-command quirk: inbound.parse)
+    return await to_aiohttp_response(await services.bolt.async_dispatch(bolt_request))
+
+
+async def _slack_oauth(request: web.Request) -> web.StreamResponse:
+    """GET /slack/install and /slack/oauth_redirect: bolt's OAuth flow (browsers, not Slack's
+    signed requests)."""
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
     services: Services = request.app[SERVICES_KEY]
-    if len(await request.read()) > 3_000_000:
-        return web.Response(status=413, text="payload too large")
     return await to_aiohttp_response(await services.bolt.async_dispatch(await to_bolt_request(request)))
 
 
@@ -211,8 +251,8 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
         if settings.slack_mode == "http":
             app.router.add_post("/slack/events", _slack_events)
             if settings.slack_oauth:
-                app.router.add_get("/slack/install", _slack_events)
-                app.router.add_get("/slack/oauth_redirect", _slack_events)
+                app.router.add_get("/slack/install", _slack_oauth)
+                app.router.add_get("/slack/oauth_redirect", _slack_oauth)
 
     async def start(app: web.Application) -> None:
         await asyncio.to_thread(core.renderer.warm_up)
