@@ -52,7 +52,9 @@ def _authorised(request: web.Request, token: str) -> bool:
     scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(presented.strip().encode("utf-8"), token.encode("utf-8"))
+    # aiohttp hands over header bytes that are not UTF-8 as surrogates: back to those bytes
+    # (which match no token) rather than an exception.
+    return hmac.compare_digest(presented.strip().encode("utf-8", "surrogateescape"), token.encode("utf-8"))
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
