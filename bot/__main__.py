@@ -227,6 +227,9 @@ def _logging(settings: Settings) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines per tick, every few seconds
+    from .health import install_log_filter
+
+    install_log_filter()  # a database outage: one line, then one a minute, not a traceback per request
 
 
 def open_store(settings: Settings, migrate: bool = True):

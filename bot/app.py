@@ -52,6 +52,7 @@ class Services:
     scheduler: Any = None         # APScheduler, when this process runs the scheduler
     http: Any = None              # the shared aiohttp.ClientSession for Slack's Web API
     model_watch: Any = None       # bot.modelwatch.ModelWatch: this process on the model in use
+    health: Any = None            # bot.health.DatabaseHealth: whether the database still takes writes
     sandbox: bool = False         # Slack is played by the local sandbox (no credentials)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -158,20 +159,43 @@ async def _slack_oauth(request: web.Request) -> web.StreamResponse:
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    """200 while this process can keep what it is told: the database answers, and a SQLite file
+    is still the one it opened (bot/health.py); 503 with the reason otherwise."""
+    from .health import CHECK_TIMEOUT_S
+
     services: Services = request.app[SERVICES_KEY]
-    ok = True
     try:
-        await asyncio.to_thread(services.store.ping)
-    except Exception:  # noqa: BLE001
-        ok = False
+        problem = await asyncio.wait_for(asyncio.to_thread(services.health.check), CHECK_TIMEOUT_S)
+    except TimeoutError:
+        problem = f"the database did not answer within {CHECK_TIMEOUT_S:g} s"
+        services.health.note(problem)
+    ok = problem is None
     meta = services.core.model_meta
     body = {"status": "ok" if ok else "unavailable", "ok": ok, "pid": os.getpid(),
+            **({"database": problem} if problem else {}),
             "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off",
             "teams": services.settings.teams_mode or "off",
             # The model this process serves: the same fingerprint everywhere once a new one is published.
             "model": {"built_at": meta.get("built_at"), "fingerprint": meta.get("fingerprint"),
                       "cv_accuracy": meta.get("cv_accuracy")}}
     return web.json_response(body, status=200 if ok else 503)
+
+
+# What the platforms deliver again when refused (Slack retries an event, Teams an activity, an
+# import client its POST): refused while the SQLite file is not the one this process opened.
+_WRITING_PATHS = frozenset({"/slack/events", "/api/messages", "/api/sync-errors"})
+
+
+@web.middleware
+async def _refuse_writes_without_a_database(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path in _WRITING_PATHS:
+        services: Services = request.app[SERVICES_KEY]
+        problem = services.health.file_problem()
+        if problem is not None:
+            services.health.note(problem)
+            return web.json_response({"error": "the bot cannot store anything right now; try again later"},
+                                     status=503, headers={"Retry-After": "60"})
+    return await handler(request)
 
 
 async def _recovery_loop(services: Services) -> None:
@@ -207,6 +231,9 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
     from .modelwatch import ModelWatch
 
     services.model_watch = ModelWatch(core, ModelShelf(store.engine), settings.model_check_interval)
+    from .health import DatabaseHealth
+
+    services.health = DatabaseHealth(store)
     if settings.slack_mode:
         build_slack(settings, services, slack_client)
     if settings.teams_mode:
@@ -235,7 +262,7 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
         store.clock = clock  # cases, events and imports are stamped with the time the page shows
     services = build_services(settings, core, store, slack_client=slack_client, clock=clock)
     services.sandbox = local is not None
-    app = web.Application(client_max_size=3_000_000)
+    app = web.Application(client_max_size=3_000_000, middlewares=[_refuse_writes_without_a_database])
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", _healthz)
     if settings.ingest_token:  # unset: the endpoint is off
@@ -271,6 +298,7 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
         if background:
             services.tasks.append(asyncio.create_task(_recovery_loop(services)))
             services.tasks.append(asyncio.create_task(services.model_watch.run()))
+            services.tasks.append(asyncio.create_task(services.health.watch()))
             if settings.scheduler and services.clockwork is not None:
                 services.scheduler = start_scheduler(services.clockwork.tick, settings.scheduler_interval)
         if settings.slack_mode == "socket":
