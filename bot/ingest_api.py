@@ -132,9 +132,13 @@ def sync_errors_handler(store: Any, engine: Any, token: str | None, *,
 
 # -- the command line ------------------------------------------------------------------------
 
+SOME_ROWS_SKIPPED = 3  # `python -m bot ingest`: the good rows were imported, the bad ones reported
+
+
 def cmd_ingest(settings, args: argparse.Namespace) -> int:
-    """Exit status 0 when the file was imported (bad rows are reported, the rest imported),
-    1 when it could not be read at all (missing file, no usable header line)."""
+    """Exit status 0 when every row was imported; SOME_ROWS_SKIPPED (3) when some rows were
+    reported and skipped (the good ones were imported all the same); 1 when the file could not
+    be read at all (missing file, no usable header line); 2 for a configuration error."""
     from .wiring import build_core, open_store
 
     if args.file == "-":
@@ -164,7 +168,7 @@ def cmd_ingest(settings, args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print(format_report(report, args.file))
-    return 0
+    return SOME_ROWS_SKIPPED if report.problems else 0
 
 
 def format_report(report: ImportReport, name: str, shown_problems: int = 50) -> str:
