@@ -15,6 +15,7 @@ from typing import Any
 from .core.model.inuse import load_published
 from .core.storage.modelshelf import ModelShelf
 from .delivery.timers import Sleep
+from .health import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +26,24 @@ class ModelWatch:
         self.shelf = shelf
         self.every = every
         self.sleep = sleep
+        self.unusable: str | None = None  # a published model that failed to load: not tried again
 
     def refresh(self) -> bool:
         """Swap in the newest published model if it is not the one served; True if it swapped.
         Blocking (database, unpickling): call it in a thread."""
         newest = self.shelf.newest(self.core.model_compat)
-        if newest is None or newest.fingerprint == self.core.model_meta.get("fingerprint"):
+        if newest is None or newest.fingerprint in (self.core.model_meta.get("fingerprint"), self.unusable):
             return False
-        model, meta = load_published(self.shelf, newest)
-        self.core.use(model, meta)
+        try:
+            model, meta = load_published(self.shelf, newest)
+            self.core.use(model, meta)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise  # not the model's fault: the next look tries again
+            self.unusable = newest.fingerprint
+            log.exception("the published model %s cannot be served here; keeping the one in use",
+                          newest.fingerprint[:12])
+            return False
         log.info("now serving the model built at %s (%s)", newest.built_at, newest.fingerprint[:12])
         return True
 

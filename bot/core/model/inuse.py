@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..nlu.catalog import Catalog
 from .compiled import TrainedModel
-from .store import (MODEL_FORMAT, Progress, base_fingerprint, fingerprint, library_versions, load_model,
-                    model_from_bytes, read_saved)
+from .store import (MODEL_FORMAT, Progress, StaleModelError, base_fingerprint, fingerprint, library_versions,
+                    load_model, model_from_bytes, read_saved)
 
 if TYPE_CHECKING:  # SQLAlchemy only where a database is opened: `classify` must not pay for it
     from ..storage.modelshelf import ModelShelf, Shelved
@@ -73,9 +74,15 @@ def model_in_use(catalog: Catalog, intents_dir: Path, training_dir: Path, folder
     """The model a starting process serves (see the module docstring)."""
     newest = shelf.newest(local_compat(intents_dir, training_dir))
     if newest is not None:
-        model, meta = load_published(shelf, newest, folder)
-        progress(f"serving the model in use, built at {newest.built_at} ({newest.fingerprint[:12]})")
-        return model, meta
+        try:
+            model, meta = load_published(shelf, newest, folder)
+        except (StaleModelError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
+            # Unreadable bytes (never expected: we wrote them): serve this machine's own model.
+            progress(f"the published model {newest.fingerprint[:12]} cannot be loaded ({type(exc).__name__}); "
+                     "using the model folder's")
+        else:
+            progress(f"serving the model in use, built at {newest.built_at} ({newest.fingerprint[:12]})")
+            return model, meta
     model, meta = load_model(catalog, intents_dir, training_dir, folder, rebuild=rebuild, progress=progress)
     saved = read_saved(folder)
     if saved is not None and saved[1]["fingerprint"] == meta["fingerprint"]:

@@ -175,3 +175,19 @@ async def test_the_app_serves_the_newest_model_from_its_start_and_reports_it_in_
         health = await (await client.get("/healthz")).json()
         assert health["model"]["fingerprint"] == again != retrained
     store.engine.dispose()
+
+
+def test_a_published_model_that_cannot_be_loaded_is_skipped_once_and_the_served_one_kept(machines, store, caplog):
+    (root, data), _ = machines
+    served = build_core(settings_for(root, data), store=store)
+    model = served.engine.model
+    broken = b"not a pickle at all"
+    publish(ModelShelf(store.engine), broken, {**served.model_meta, "fingerprint": hashlib.sha256(broken).hexdigest()})
+    watch = ModelWatch(served, ModelShelf(store.engine), 30.0)
+    assert watch.refresh() is False and watch.refresh() is False
+    assert served.engine.model is model
+    assert len([r for r in caplog.records if "cannot be served here" in r.getMessage()]) == 1
+    # A process starting now serves its own folder's model, and publishes it again.
+    restarted = build_core(settings_for(root, data), store=store)
+    assert restarted.model_meta["fingerprint"] == served.model_meta["fingerprint"]
+    assert ModelShelf(store.engine).newest(served.model_compat).fingerprint == served.model_meta["fingerprint"]
