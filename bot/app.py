@@ -21,8 +21,11 @@ from aiohttp import web
 from .core.schedule.clockwork import Clockwork, DigestPlan, start_scheduler
 from .core.desk import Desk
 from .core.cases.followups import Followups
+from .core.storage.modelshelf import ModelShelf
 from .core.storage.store import Store
 from .core.storage.tables import utcnow
+from .health import CHECK_TIMEOUT_S, DatabaseHealth
+from .modelwatch import ModelWatch
 from .settings import Settings
 from .wiring import Core
 
@@ -142,10 +145,12 @@ async def _slack_events(request: web.Request) -> web.StreamResponse:
     checked = check(services.slack_verifier, request.headers, raw)
     if isinstance(checked, Refusal):
         log.warning("refused a request to /slack/events from %s: %s", request.remote, checked.reason)
-        return web.Response(status=checked.status, text="invalid request" if checked.status == 400 else "unauthorized")
+        return web.Response(status=checked.status,
+                            text="invalid request" if checked.status == 400 else "unauthorized")
     text, body = checked
-    bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
-    bolt_request.body = body  # read once, as bolt would (without its lost-slash-command quirk: inbound.parse)
+    bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                    headers=request.headers)  # type: ignore[arg-type]
+    bolt_request.body = body  # as bolt reads it, without its lost-slash-command quirk (inbound.parse)
     return await to_aiohttp_response(await services.bolt.async_dispatch(bolt_request))
 
 
@@ -161,8 +166,6 @@ async def _slack_oauth(request: web.Request) -> web.StreamResponse:
 async def _healthz(request: web.Request) -> web.Response:
     """200 while this process can keep what it is told: the database answers, and a SQLite file
     is still the one it opened (bot/health.py); 503 with the reason otherwise."""
-    from .health import CHECK_TIMEOUT_S
-
     services: Services = request.app[SERVICES_KEY]
     try:
         problem = await asyncio.wait_for(asyncio.to_thread(services.health.check), CHECK_TIMEOUT_S)
@@ -227,12 +230,7 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
     desk = Desk(core.engine, store, followups=followups, escalate_after=settings.escalate_after, clock=clock,
                 hours=hours, default_tz=settings.digest_tz, admin_users=settings.admin_users, retrain=retrain)
     services = Services(settings, core, store, desk, followups)
-    from .core.storage.modelshelf import ModelShelf
-    from .modelwatch import ModelWatch
-
     services.model_watch = ModelWatch(core, ModelShelf(store.engine), settings.model_check_interval)
-    from .health import DatabaseHealth
-
     services.health = DatabaseHealth(store)
     if settings.slack_mode:
         build_slack(settings, services, slack_client)

@@ -308,6 +308,7 @@ class Settings:
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip() or None,
             teams=_flag(env, "TEAMS", True),
             support_contact=_support_contact(env),
-            model_check_interval=_positive(parse_duration("MODEL_CHECK_INTERVAL", env.get("MODEL_CHECK_INTERVAL", "30s")),
+            model_check_interval=_positive(parse_duration("MODEL_CHECK_INTERVAL",
+                                                          env.get("MODEL_CHECK_INTERVAL", "30s")),
                                            "MODEL_CHECK_INTERVAL").total_seconds(),
         )

@@ -4,7 +4,8 @@ connector clients for messages the bot starts itself.
 Two modes, chosen by MICROSOFT_APP_ID:
 - credentialed: every request must carry a Bot Framework token that the SDK's public
   JwtTokenValidator accepts (signature against Microsoft's published keys, audience = our app
-  id, issuer = Bot Framework or our tenant: VALIDATE_ISSUER, which the SDK leaves off unless asked). If the keys cannot be fetched, or anything else goes wrong while checking, the request
+  id, issuer = Bot Framework or our tenant: VALIDATE_ISSUER, which the SDK leaves off unless
+  asked). If the keys cannot be fetched, or anything else goes wrong while checking, the request
   is refused (401). (The SDK's own jwt_authorization_middleware/decorator does the same check
   but reads its configuration from a plain-string app key, lets unexpected errors through as
   500s and checks tokens in local mode too; its helper _authorize_request is private.)

@@ -42,7 +42,8 @@ def deliver(port: int, signed) -> int:
 def test_a_postgresql_outage_is_logged_in_a_line_or_two_and_nothing_is_lost(tmp_path, data_dir, procs,
                                                                             fresh_postgres, postgres_url):
     name = fresh_postgres.rsplit("/", 1)[1]
-    admin = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
 
     def connections(allowed: bool) -> None:
         with admin.connect() as conn:
