@@ -18,7 +18,7 @@ import traceback
 from importlib import metadata
 from typing import Callable
 
-from benchmarks import accuracy, process, slack_http, speed
+from benchmarks import accuracy, import_acks, process, slack_http, speed
 from benchmarks import digest as digest_bench
 from benchmarks import ingest as ingest_bench
 from benchmarks.report import Figure, as_json, table
@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
     figures += _stage(f"sync-history import ({ingest_bench.ROWS:,} rows into SQLite)", "ingest",
                       ingest_bench.SECTION, lambda: ingest_bench.run(engine))
+    figures += _stage(f"Slack acknowledgements during a {import_acks.ROWS:,}-row import over HTTP", "import_acks",
+                      import_acks.SECTION, import_acks.run)
     figures += _stage(f"digest for {digest_bench.OPEN_ERRORS:,} open sync errors", "digest", digest_bench.SECTION,
                       lambda: digest_bench.run(core))
     total_s = time.perf_counter() - run_started

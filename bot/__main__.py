@@ -28,10 +28,11 @@ def _progress(quiet: bool):
     return show
 
 
-def _core(settings: Settings, quiet: bool = True):
+def _core(settings: Settings, quiet: bool = True, store=None):
+    """The core; with `store`, serving the model the database says is in use (bot.wiring)."""
     from .wiring import build_core
 
-    return build_core(settings, progress=_progress(quiet))
+    return build_core(settings, progress=_progress(quiet), store=store)
 
 
 # -- classify ----------------------------------------------------------------------------
@@ -117,7 +118,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from .core.nlu.catalog import load_catalog
-    from .core.model.store import build_and_save
+    from .core.model.store import build_model, save_model
 
     progress = _progress(args.quiet)
     store = _existing_store(settings)
@@ -127,8 +128,17 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
         progress(f"exported {export_corrections(settings.training_dir, store)} corrections from the database")
     catalog = load_catalog(settings.intents_dir)
     progress(f"loaded {len(catalog.ids)} intents from {settings.intents_dir}")
-    model, meta = build_and_save(catalog, settings.intents_dir, settings.training_dir, settings.model_dir, progress)
+    model, meta, data = build_model(catalog, settings.intents_dir, settings.training_dir, progress)
+    save_model(settings.model_dir, data, meta)
     print(f"model saved to {settings.model_dir}")
+    if store is not None:
+        # Published: every running process, on every machine, serves it within MODEL_CHECK_INTERVAL.
+        from .core.model.inuse import publish
+        from .core.storage.modelshelf import ModelShelf
+
+        publish(ModelShelf(store.engine), data, meta)
+        store.engine.dispose()
+        print(f"  published as the model in use ({meta['fingerprint'][:12]})")
     print(f"  examples: {meta['examples']}   classes: {len(meta['classes'])}")
     print(f"  cross-validated accuracy: {meta['cv_accuracy']:.1%}   threshold: {meta['threshold']:.2f}")
     print(f"  trained in {meta['train_seconds']} s with scikit-learn {meta['libraries']['scikit-learn']}")
@@ -203,12 +213,11 @@ def _print_side_by_side(results: dict) -> None:
 def _existing_store(settings: Settings):
     """The database, if there is one (train must not create an empty SQLite file)."""
     from .core.storage.sqlite import database_file
-    from .core.storage.store import Store
 
     database = database_file(settings.database_url)
     if database is not None and not database.exists():
         return None
-    return Store.from_url(settings.database_url)
+    return open_store(settings)
 
 
 def _logging(settings: Settings) -> None:
@@ -218,13 +227,17 @@ def _logging(settings: Settings) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines per tick, every few seconds
+    from .health import install_log_filter
+
+    install_log_filter()  # a database outage: one line, then one a minute, not a traceback per request
 
 
-def open_store(settings: Settings):
-    """The database, migrated (Store.from_url creates a SQLite file's folder)."""
-    from .core.storage.store import Store
+def open_store(settings: Settings, migrate: bool = True):
+    """The database, migrated; one that cannot be used is a configuration error naming
+    DATABASE_URL (bot.wiring.open_store)."""
+    from .wiring import open_store as open_checked
 
-    return Store.from_url(settings.database_url)
+    return open_checked(settings, migrate=migrate)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -235,20 +248,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     _logging(settings)
     settings.check_slack()
     sandbox = wanted(settings)  # no Slack or Teams credentials: serve the local sandbox at /
-    core = _core(settings, quiet=False)
     workers, why_fewer = workers_for(settings, sandbox)
     if why_fewer:
         print(f"note: WEB_CONCURRENCY={settings.web_concurrency} ignored, running one process: {why_fewer}",
               file=sys.stderr)
+    # Opened (and migrated) once, here, before the model is loaded and before workers fork: a
+    # database that cannot be used stops start-up at once, naming DATABASE_URL.
+    store = open_store(settings)
+    core = _core(settings, quiet=False, store=store)
     if workers > 1:
-        # Migrate once, here, before the workers fork; each opens its own connections.
-        open_store(settings).engine.dispose()
+        store.engine.dispose()  # each worker opens its own connections
 
     def make_app(settings: Settings, _index: int):
-        from .core.storage.store import Store
-
-        store = open_store(settings) if workers == 1 else Store.from_url(settings.database_url, migrate=False)
-        return create_app(settings, core, store, sandbox=sandbox)
+        return create_app(settings, core, store if workers == 1 else open_store(settings, migrate=False),
+                          sandbox=sandbox)
 
     def announce(settings: Settings) -> None:
         extra = f", {workers} worker processes" if workers > 1 else ""
@@ -274,8 +287,9 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
 
     _logging(settings)
     settings.check_slack()
-    core = _core(settings, quiet=False)
-    services = build_services(settings, core, open_store(settings))
+    store = open_store(settings)
+    core = _core(settings, quiet=False, store=store)
+    services = build_services(settings, core, store)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -297,8 +311,9 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from .core.cases.digest import build_digest
     from .core.storage.tables import utcnow
 
+    store = open_store(settings)
     core = _core(settings)
-    digest = build_digest(open_store(settings), core.catalog, utcnow())
+    digest = build_digest(store, core.catalog, utcnow())
     if args.json:
         print(json.dumps(core.renderer.digest_json(digest), indent=2, ensure_ascii=False))
     else:

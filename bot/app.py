@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -20,8 +21,11 @@ from aiohttp import web
 from .core.schedule.clockwork import Clockwork, DigestPlan, start_scheduler
 from .core.desk import Desk
 from .core.cases.followups import Followups
+from .core.storage.modelshelf import ModelShelf
 from .core.storage.store import Store
 from .core.storage.tables import utcnow
+from .health import CHECK_TIMEOUT_S, DatabaseHealth
+from .modelwatch import ModelWatch
 from .settings import Settings
 from .wiring import Core
 
@@ -45,10 +49,13 @@ class Services:
     slack: Any = None             # bot.slack.SlackEdge when Slack is configured
     teams: Any = None             # bot.teams.edge.TeamsEdge unless TEAMS=off
     bolt: Any = None              # slack_bolt AsyncApp
+    slack_verifier: Any = None    # slack_sdk SignatureVerifier for /slack/events (HTTP mode)
     socket_mode: Any = None
     clockwork: Clockwork | None = None
     scheduler: Any = None         # APScheduler, when this process runs the scheduler
     http: Any = None              # the shared aiohttp.ClientSession for Slack's Web API
+    model_watch: Any = None       # bot.modelwatch.ModelWatch: this process on the model in use
+    health: Any = None            # bot.health.DatabaseHealth: whether the database still takes writes
     sandbox: bool = False         # Slack is played by the local sandbox (no credentials)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -104,29 +111,94 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
     buttons = Buttons(services.desk, edge.db, services.core.renderer, edge.say, edge.post,
                       Escalation(settings.escalation_channel, settings.escalation_usergroup))
     register(bolt, edge, buttons)
+
+    # Registered last, so only what no listener above takes: an event type or action the bot has
+    # no use for (Slack adds new ones) is acknowledged and ignored. bolt would answer 404 and
+    # log a suggestion of code to write, and Slack retries failed deliveries.
+    @bolt.event(re.compile(".*"))
+    async def ignore_other_events() -> None:
+        return None
+
+    @bolt.action(re.compile(".*"))
+    async def ignore_other_actions(ack: Any) -> None:
+        await ack()
+
     services.slack, services.bolt = edge, bolt
+    if settings.slack_signing_secret:
+        from slack_sdk.signature import SignatureVerifier
+
+        services.slack_verifier = SignatureVerifier(settings.slack_signing_secret)
 
 
 async def _slack_events(request: web.Request) -> web.StreamResponse:
+    """POST /slack/events: the signature is checked from the raw bytes before anything parses
+    the body (bot/slack/inbound.py); a refusal is one log line, never a traceback."""
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    from .slack.inbound import Refusal, check
+
+    services: Services = request.app[SERVICES_KEY]
+    raw = await request.read()
+    if len(raw) > 3_000_000:
+        return web.Response(status=413, text="payload too large")
+    checked = check(services.slack_verifier, request.headers, raw)
+    if isinstance(checked, Refusal):
+        log.warning("refused a request to /slack/events from %s: %s", request.remote, checked.reason)
+        return web.Response(status=checked.status,
+                            text="invalid request" if checked.status == 400 else "unauthorized")
+    text, body = checked
+    bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                    headers=request.headers)  # type: ignore[arg-type]
+    bolt_request.body = body  # as bolt reads it, without its lost-slash-command quirk (inbound.parse)
+    return await to_aiohttp_response(await services.bolt.async_dispatch(bolt_request))
+
+
+async def _slack_oauth(request: web.Request) -> web.StreamResponse:
+    """GET /slack/install and /slack/oauth_redirect: bolt's OAuth flow (browsers, not Slack's
+    signed requests)."""
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
     services: Services = request.app[SERVICES_KEY]
-    if len(await request.read()) > 3_000_000:
-        return web.Response(status=413, text="payload too large")
     return await to_aiohttp_response(await services.bolt.async_dispatch(await to_bolt_request(request)))
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    """200 while this process can keep what it is told: the database answers, and a SQLite file
+    is still the one it opened (bot/health.py); 503 with the reason otherwise."""
     services: Services = request.app[SERVICES_KEY]
-    ok = True
     try:
-        await asyncio.to_thread(services.store.ping)
-    except Exception:  # noqa: BLE001
-        ok = False
-    body = {"ok": ok, "pid": os.getpid(), "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off", "teams": services.settings.teams_mode or "off",
-            "model": {"cv_accuracy": services.core.model_meta.get("cv_accuracy"),
-                      "built_at": services.core.model_meta.get("built_at")}}
+        problem = await asyncio.wait_for(asyncio.to_thread(services.health.check), CHECK_TIMEOUT_S)
+    except TimeoutError:
+        problem = f"the database did not answer within {CHECK_TIMEOUT_S:g} s"
+        services.health.note(problem)
+    ok = problem is None
+    meta = services.core.model_meta
+    body = {"status": "ok" if ok else "unavailable", "ok": ok, "pid": os.getpid(),
+            **({"database": problem} if problem else {}),
+            "slack": "sandbox" if services.sandbox else services.settings.slack_mode or "off",
+            "teams": services.settings.teams_mode or "off",
+            # The model this process serves: the same fingerprint everywhere once a new one is published.
+            "model": {"built_at": meta.get("built_at"), "fingerprint": meta.get("fingerprint"),
+                      "cv_accuracy": meta.get("cv_accuracy")}}
     return web.json_response(body, status=200 if ok else 503)
+
+
+# What the platforms deliver again when refused (Slack retries an event, Teams an activity, an
+# import client its POST): refused while the SQLite file is not the one this process opened.
+_WRITING_PATHS = frozenset({"/slack/events", "/api/messages", "/api/sync-errors"})
+
+
+@web.middleware
+async def _refuse_writes_without_a_database(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path in _WRITING_PATHS:
+        services: Services = request.app[SERVICES_KEY]
+        problem = services.health.file_problem()
+        if problem is not None:
+            services.health.note(problem)
+            return web.json_response({"error": "the bot cannot store anything right now; try again later"},
+                                     status=503, headers={"Retry-After": "60"})
+    return await handler(request)
 
 
 async def _recovery_loop(services: Services) -> None:
@@ -158,6 +230,8 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
     desk = Desk(core.engine, store, followups=followups, escalate_after=settings.escalate_after, clock=clock,
                 hours=hours, default_tz=settings.digest_tz, admin_users=settings.admin_users, retrain=retrain)
     services = Services(settings, core, store, desk, followups)
+    services.model_watch = ModelWatch(core, ModelShelf(store.engine), settings.model_check_interval)
+    services.health = DatabaseHealth(store)
     if settings.slack_mode:
         build_slack(settings, services, slack_client)
     if settings.teams_mode:
@@ -186,7 +260,7 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
         store.clock = clock  # cases, events and imports are stamped with the time the page shows
     services = build_services(settings, core, store, slack_client=slack_client, clock=clock)
     services.sandbox = local is not None
-    app = web.Application(client_max_size=3_000_000)
+    app = web.Application(client_max_size=3_000_000, middlewares=[_refuse_writes_without_a_database])
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", _healthz)
     if settings.ingest_token:  # unset: the endpoint is off
@@ -202,11 +276,15 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
         if settings.slack_mode == "http":
             app.router.add_post("/slack/events", _slack_events)
             if settings.slack_oauth:
-                app.router.add_get("/slack/install", _slack_events)
-                app.router.add_get("/slack/oauth_redirect", _slack_events)
+                app.router.add_get("/slack/install", _slack_oauth)
+                app.router.add_get("/slack/oauth_redirect", _slack_oauth)
 
     async def start(app: web.Application) -> None:
         await asyncio.to_thread(core.renderer.warm_up)
+        try:  # a worker forked from a parent that loaded an older model serves the newest from the start
+            await asyncio.to_thread(services.model_watch.refresh)
+        except Exception as exc:  # noqa: BLE001 - the database may be down: the watch retries
+            log.error("could not look for a newer model: %s", type(exc).__name__, exc_info=exc)
         if services.bolt is not None:
             # One connection pool for every Web API call (bolt's per-request clients share it).
             import aiohttp
@@ -217,6 +295,8 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
                 services.slack.clients.session = services.http
         if background:
             services.tasks.append(asyncio.create_task(_recovery_loop(services)))
+            services.tasks.append(asyncio.create_task(services.model_watch.run()))
+            services.tasks.append(asyncio.create_task(services.health.watch()))
             if settings.scheduler and services.clockwork is not None:
                 services.scheduler = start_scheduler(services.clockwork.tick, settings.scheduler_interval)
         if settings.slack_mode == "socket":

@@ -52,7 +52,9 @@ def _authorised(request: web.Request, token: str) -> bool:
     scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(presented.strip().encode("utf-8"), token.encode("utf-8"))
+    # aiohttp hands over header bytes that are not UTF-8 as surrogates: back to those bytes
+    # (which match no token) rather than an exception.
+    return hmac.compare_digest(presented.strip().encode("utf-8", "surrogateescape"), token.encode("utf-8"))
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -130,11 +132,14 @@ def sync_errors_handler(store: Any, engine: Any, token: str | None, *,
 
 # -- the command line ------------------------------------------------------------------------
 
+SOME_ROWS_SKIPPED = 3  # `python -m bot ingest`: the good rows were imported, the bad ones reported
+
+
 def cmd_ingest(settings, args: argparse.Namespace) -> int:
-    """Exit status 0 when the file was imported (bad rows are reported, the rest imported),
-    1 when it could not be read at all (missing file, no usable header line)."""
-    from .core.storage.store import Store
-    from .wiring import build_core
+    """Exit status 0 when every row was imported; SOME_ROWS_SKIPPED (3) when some rows were
+    reported and skipped (the good ones were imported all the same); 1 when the file could not
+    be read at all (missing file, no usable header line); 2 for a configuration error."""
+    from .wiring import build_core, open_store
 
     if args.file == "-":
         source: Any = sys.stdin.buffer
@@ -152,8 +157,8 @@ def cmd_ingest(settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    core = build_core(settings)
-    store = Store.from_url(settings.database_url)
+    store = open_store(settings)  # before the model: a database that cannot be used stops at once
+    core = build_core(settings, store=store)
     try:
         report = import_rows(store, core.engine, parsed, source="csv")
     finally:
@@ -163,7 +168,7 @@ def cmd_ingest(settings, args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print(format_report(report, args.file))
-    return 0
+    return SOME_ROWS_SKIPPED if report.problems else 0
 
 
 def format_report(report: ImportReport, name: str, shown_problems: int = 50) -> str:

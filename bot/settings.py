@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
@@ -28,6 +29,12 @@ def parse_duration(name: str, value: str) -> timedelta:
     if not m:
         raise SettingsError(f"{name}={value!r}: use a number and a unit, e.g. 4h, 30m or 3s")
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def _positive(value: timedelta, name: str) -> timedelta:
+    if value <= timedelta(0):
+        raise SettingsError(f"{name}: use a duration of at least 1s")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
@@ -64,6 +71,68 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The databases the bot runs on: SQLite (a file) and PostgreSQL through psycopg 3
+# (bot.core.storage.store.make_engine reads postgres:// and postgresql:// as psycopg).
+_DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgres", "postgresql", "postgresql+psycopg")
+_DATABASE_HINT = "use postgresql://user:password@host:5432/database or sqlite:///path/to/syncmedic.db"
+_PASSWORD = re.compile(r"(?<=:)[^:@/]*(?=@)")
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit for a message or a log: the password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + _PASSWORD.sub("***", rest, count=1) if sep else url
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    """DATABASE_URL, checked for what can be told from the text alone (whether the server
+    answers is checked when the database is opened: bot.wiring.open_store)."""
+    text = env.get("DATABASE_URL", "").strip()
+    if not text:
+        return f"sqlite:///{data_dir / 'syncmedic.db'}"
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in _DATABASE_SCHEMES:
+        what = f"a {scheme.lower()} database is not supported" if sep else "not a database URL"
+        raise SettingsError(f"DATABASE_URL={redact_url(text)!r}: {what}; {_DATABASE_HINT}")
+    if scheme.lower().startswith("sqlite"):
+        path = rest.partition("?")[0]
+        if not path.startswith("/") or path in ("/", "/:memory:"):
+            # sqlite:/// names no file; sqlite:// and :memory: are a database that dies with the
+            # process and that no second process (a worker, the clock) can see.
+            raise SettingsError(f"DATABASE_URL={text!r}: name the SQLite file, e.g. sqlite:///var/syncmedic.db "
+                                "(relative) or sqlite:////srv/syncmedic/syncmedic.db (absolute)")
+    return text
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    text = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    text = "WARNING" if text == "WARN" else text
+    if text not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL={env.get('LOG_LEVEL')!r}: use one of {', '.join(LOG_LEVELS)}")
+    return text
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """An http(s) base URL with a host, ending in a slash."""
+    text = env.get(name, "").strip() or default
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a port that is not a number, a broken IPv6 address
+        ok = False
+    if not ok or any(c.isspace() for c in text):
+        raise SettingsError(f"{name}={text!r}: use an http:// or https:// URL, e.g. {default}")
+    return _with_slash(text)
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A token or secret; the spaces and line break a paste brings are not part of it."""
+    text = env.get(name, "").strip()
+    return text or None
 
 
 MAX_WEB_CONCURRENCY = 64
@@ -128,6 +197,7 @@ class Settings:
     microsoft_app_tenant_id: str | None = None
     teams: bool = True
     support_contact: str = DEFAULT_SUPPORT_CONTACT
+    model_check_interval: float = 30.0  # how often a running process looks for a newer published model
 
     @property
     def slack_oauth(self) -> bool:
@@ -203,14 +273,14 @@ class Settings:
             port=int(port_text),
             host=env.get("HOST", "0.0.0.0"),
             web_concurrency=web_concurrency,
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'syncmedic.db'}",
+            database_url=_database_url(env, data_dir),
             followup_after=parse_duration("FOLLOWUP_AFTER", env.get("FOLLOWUP_AFTER", "4h")),
-            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
-            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
-            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
-            slack_api_base_url=_with_slash(env.get("SLACK_API_BASE_URL") or "https://slack.com/api/"),
-            slack_client_id=env.get("SLACK_CLIENT_ID") or None,
-            slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
+            slack_bot_token=_secret(env, "SLACK_BOT_TOKEN"),
+            slack_app_token=_secret(env, "SLACK_APP_TOKEN"),
+            slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
+            slack_api_base_url=_http_url(env, "SLACK_API_BASE_URL", "https://slack.com/api/"),
+            slack_client_id=_secret(env, "SLACK_CLIENT_ID"),
+            slack_client_secret=_secret(env, "SLACK_CLIENT_SECRET"),
             slack_file_max_bytes=_int(env, "SLACK_FILE_MAX_BYTES", 1_000_000, 1),
             escalation_channel=env.get("ESCALATION_CHANNEL") or None,
             escalation_usergroup=env.get("ESCALATION_USERGROUP") or None,
@@ -218,7 +288,7 @@ class Settings:
             admin_users=frozenset(u.strip() for u in env.get("ADMIN_USERS", "").split(",") if u.strip()),
             retention=parse_duration("RETENTION", env.get("RETENTION", "30d")),
             event_retry_after=parse_duration("EVENT_RETRY_AFTER", env.get("EVENT_RETRY_AFTER", "60s")),
-            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_level=_log_level(env),
             # Parsed here, so a typo stops start-up instead of the 9 o'clock digest.
             business_hours=(_rule(env, "BUSINESS_HOURS", "", BusinessHours.parse)
                             if env.get("BUSINESS_HOURS") else None),
@@ -229,7 +299,8 @@ class Settings:
             digest_days=_rule(env, "DIGEST_DAYS", "Mon-Fri", parse_days),
             digest_all_clear=_flag(env, "DIGEST_ALL_CLEAR", True),
             scheduler=_flag(env, "SCHEDULER", True),
-            scheduler_interval=parse_duration("SCHEDULER_INTERVAL", env.get("SCHEDULER_INTERVAL", "5s")).total_seconds(),
+            scheduler_interval=_positive(parse_duration("SCHEDULER_INTERVAL", env.get("SCHEDULER_INTERVAL", "5s")),
+                                         "SCHEDULER_INTERVAL").total_seconds(),
             followup_max=_int(env, "FOLLOWUP_MAX", 3, 1),
             ingest_token=env.get("INGEST_TOKEN") or None,
             microsoft_app_id=env.get("MICROSOFT_APP_ID", "").strip() or None,
@@ -237,4 +308,7 @@ class Settings:
             microsoft_app_tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip() or None,
             teams=_flag(env, "TEAMS", True),
             support_contact=_support_contact(env),
+            model_check_interval=_positive(parse_duration("MODEL_CHECK_INTERVAL",
+                                                          env.get("MODEL_CHECK_INTERVAL", "30s")),
+                                           "MODEL_CHECK_INTERVAL").total_seconds(),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..core.replies.formats import ChannelFormat, cut
@@ -19,6 +20,22 @@ SLACK_OPTION_CHARS = 75
 def slack_escape(text: str) -> str:
     """Slack's three control characters; this is what stops `<!channel>` from pinging."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MARKUP = re.compile(r"[*_~`]")
+
+
+def slack_literal(text: str) -> str:
+    """User text as it was typed, for mrkdwn: slack_escape, and Slack's formatting characters
+    (`*`, `_`, `~`, backtick) shown as themselves, so a reference such as `*SO_12*` or a
+    product named `Widget *XL*` neither turns bold nor unbalances the bold we put around it.
+    mrkdwn has no escape for them, but Slack shows the fallback of a date it cannot format
+    as plain text: each becomes `<!date^0^{_}|*>` (jsx-slack's <Escape> does the same), and
+    reads, and copies, as the character itself."""
+    text = slack_escape(text)
+    if _MARKUP.search(text) is None:  # the usual case
+        return text
+    return _MARKUP.sub(lambda m: f"<!date^00000000^{{_}}|{m.group()}>", text)
 
 
 def fit_slack(payload: dict[str, Any]) -> dict[str, Any]:
@@ -49,4 +66,4 @@ def fit_slack(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-SLACK = ChannelFormat("slack", slack_escape, lambda s: f"*{s}*" if s else s, fit_slack)
+SLACK = ChannelFormat("slack", slack_literal, lambda s: f"*{s}*" if s else s, fit_slack)

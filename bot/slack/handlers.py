@@ -68,7 +68,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
                        channel=(body.get("channel") or {}).get("id", ""), ts=message.get("ts", ""),
                        reply_thread=message.get("thread_ts") or message.get("ts", ""),
                        user=(body.get("user") or {}).get("id", ""),
-                       text=tr.strip_mentions(message.get("text") or "", context.bot_user_id), files=files[:5])
+                       text=tr.strip_mentions(tr.message_text(message), context.bot_user_id), files=files[:5])
         await edge.accept(work)
         await ack()
 

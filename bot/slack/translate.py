@@ -47,6 +47,59 @@ class Work:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def message_text(message: dict[str, Any]) -> str:
+    """What a message says: its `text`, or, when that is empty (a message posted with blocks
+    only, as some clients and workflows send them), the words of its rich_text blocks. A
+    `text` that is not a string (a signed but odd payload) counts as empty."""
+    text = message.get("text")
+    if isinstance(text, str) and text.strip():
+        return text
+    blocks = message.get("blocks")
+    if not isinstance(blocks, list):
+        return ""
+    return "\n".join(filter(None, (_rich_text(block) for block in blocks if isinstance(block, dict))))
+
+
+def _rich_text(block: dict[str, Any]) -> str:
+    """A rich_text block's words, as Slack would have written them in `text` (mentions as
+    <@U...>, so the bot's own mention is recognised and stripped like one typed in text)."""
+    if block.get("type") != "rich_text":
+        return ""
+    parts = []
+    for element in _dicts(block.get("elements")):
+        kind = element.get("type")
+        if kind == "rich_text_list":
+            parts.append("\n".join(_inline(item) for item in _dicts(element.get("elements"))))
+        elif kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
+            parts.append(_inline(element))
+    return "\n".join(p for p in parts if p)
+
+
+def _inline(section: dict[str, Any]) -> str:
+    out = []
+    for element in _dicts(section.get("elements")):
+        kind = element.get("type")
+        if kind == "user":
+            out.append(f"<@{_str(element.get('user_id'))}>")
+        elif kind == "channel":
+            out.append(f"<#{_str(element.get('channel_id'))}>")
+        elif kind == "emoji":
+            out.append(f":{_str(element.get('name'))}:")
+        elif kind == "link":
+            out.append(_str(element.get("text")) or _str(element.get("url")))
+        else:  # text, and what carries its own words (dates, broadcasts: their fallback)
+            out.append(_str(element.get("text")) or _str(element.get("fallback")))
+    return "".join(out)
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def strip_mentions(text: str, bot_user_id: str | None) -> str:
     """Drop the mention of the bot itself; other mentions are the user's text and stay."""
     if not bot_user_id:
@@ -57,31 +110,32 @@ def strip_mentions(text: str, bot_user_id: str | None) -> str:
 def is_from_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
     if event.get("bot_id") or event.get("bot_profile"):
         return False
-    if event.get("subtype") not in _ANSWERABLE_SUBTYPES:
+    subtype = event.get("subtype")
+    if subtype is not None and (not isinstance(subtype, str) or subtype not in _ANSWERABLE_SUBTYPES):
         return False
-    user = event.get("user")
+    user = _str(event.get("user"))
     return bool(user) and user != bot_user_id
 
 
 def mentions(event: dict[str, Any], bot_user_id: str | None) -> bool:
-    return bool(bot_user_id) and f"<@{bot_user_id}" in (event.get("text") or "")
+    return bool(bot_user_id) and f"<@{bot_user_id}" in message_text(event)
 
 
 def work_from_event(body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None) -> Work:
-    channel_type = event.get("channel_type", "")
-    ts = event.get("ts", "")
-    thread = event.get("thread_ts") or ""
+    channel_type = _str(event.get("channel_type"))
+    ts = _str(event.get("ts"))
+    thread = _str(event.get("thread_ts"))
     # Channels: always answer in the thread. DMs: in the DM, threaded only if the question was.
     reply_thread = thread if channel_type == "im" else (thread or ts)
     files = [f["id"] for f in event.get("files") or [] if isinstance(f, dict) and f.get("id")]
     return Work(
         kind="message",
-        team=body.get("team_id") or event.get("team") or "",
-        channel=event.get("channel", ""),
+        team=_str(body.get("team_id")) or _str(event.get("team")),
+        channel=_str(event.get("channel")),
         ts=ts,
         reply_thread=reply_thread,
-        user=event.get("user", ""),
-        text=strip_mentions(event.get("text") or "", bot_user_id),
+        user=_str(event.get("user")),
+        text=strip_mentions(message_text(event), bot_user_id),
         files=files[:5],
     )
 

@@ -4,7 +4,8 @@ connector clients for messages the bot starts itself.
 Two modes, chosen by MICROSOFT_APP_ID:
 - credentialed: every request must carry a Bot Framework token that the SDK's public
   JwtTokenValidator accepts (signature against Microsoft's published keys, audience = our app
-  id). If the keys cannot be fetched, or anything else goes wrong while checking, the request
+  id, issuer = Bot Framework or our tenant: VALIDATE_ISSUER, which the SDK leaves off unless
+  asked). If the keys cannot be fetched, or anything else goes wrong while checking, the request
   is refused (401). (The SDK's own jwt_authorization_middleware/decorator does the same check
   but reads its configuration from a plain-string app key, lets unexpected errors through as
   500s and checks tokens in local mode too; its helper _authorize_request is private.)
@@ -178,9 +179,12 @@ def build_hosting(settings: Settings) -> Hosting:
         settings.check_teams()
         app_id = settings.microsoft_app_id or ""
         # A single-tenant bot names its tenant; "botframework.com" is the multi-tenant authority.
+        # The token's issuer is checked too (the SDK only does so when asked): Bot Framework's,
+        # this tenant's Entra issuers and Microsoft's own first-party tenants, nobody else's,
+        # even with a key the JWKS lookup accepted.
         auth = AgentAuthConfiguration(client_id=app_id, client_secret=settings.microsoft_app_password,
                                       tenant_id=settings.microsoft_app_tenant_id or "botframework.com",
-                                      anonymous_allowed=False)
+                                      anonymous_allowed=False, validate_issuer=True)
         connections: Any = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": auth})
         validator = OutboundHostValidator(enabled=True)  # Microsoft's hosts, HTTPS, no loopback
     else:

@@ -200,6 +200,23 @@ async def test_credentialed_mode_refuses_requests_without_a_valid_token(credenti
     assert_nothing_happened(bot)
 
 
+@pytest.mark.parametrize("issuer", ["https://sts.example.com/", "https://login.microsoftonline.com/"
+                                    "0badf00d-0000-4000-8000-000000000bad/v2.0",
+                                    "https://api.botframework.com.evil.example"])
+async def test_credentialed_mode_refuses_a_token_from_another_issuer(credentialed, keys: Keys, issuer: str,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    """Signed with a key the lookup accepts (here: the stand-in's, found for this issuer), for our
+    app id, but issued by someone else: refused. The SDK checks issuers only when asked."""
+    bot = await credentialed()
+    monkeypatch.setitem(_entra_issuers.BOTFRAMEWORK_JWKS_URIS, issuer, bot.stub.base + "/keys")
+    bot.token = keys.token(bot.stub.service_url, iss=issuer)
+
+    status, _ = await bot.post(bot.personal_message(BILL_ERROR))
+
+    assert status == 401
+    assert_nothing_happened(bot)
+
+
 async def test_credentialed_mode_fails_closed_when_the_signing_keys_cannot_be_fetched(credentialed, keys: Keys):
     bot = await credentialed(jwks_url=f"http://127.0.0.1:{_closed_port()}/keys")
     bot.token = keys.token(bot.stub.service_url)  # a token that would be accepted (next test)

@@ -10,7 +10,7 @@ import yaml
 from ..nlu.catalog import Catalog
 from ..storage.store import Store
 from .compiled import TrainedModel
-from .store import Progress, build_and_save
+from .store import Progress, build_model, save_model
 
 
 def export_corrections(training_dir: Path, store: Store) -> int:
@@ -31,7 +31,10 @@ def export_corrections(training_dir: Path, store: Store) -> int:
 
 
 def retrain(catalog: Catalog, intents_dir: Path, training_dir: Path, model_dir: Path, store: Store,
-            progress: Progress = lambda _m: None) -> tuple[TrainedModel, dict]:
-    """Export the corrections and build (and save) a new model from everything."""
+            progress: Progress = lambda _m: None) -> tuple[TrainedModel, dict, bytes]:
+    """Export the corrections and build (and save) a new model from everything: (model, what
+    built it, its bytes, for publishing: bot.core.model.inuse)."""
     export_corrections(training_dir, store)
-    return build_and_save(catalog, intents_dir, training_dir, model_dir, progress)
+    model, meta, data = build_model(catalog, intents_dir, training_dir, progress)
+    save_model(model_dir, data, meta)
+    return model, meta, data

@@ -47,23 +47,43 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def _read_model(path: Path) -> TrainedModel:
+def fingerprint(data: bytes) -> str:
+    """What identifies a model wherever it is: the sha256 of its pickled bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def model_from_bytes(data: bytes, origin: str) -> TrainedModel:
+    """Unpickle a model read from our own model folder or database (both trusted: nothing
+    else writes there)."""
     import pickle
 
-    with path.open("rb") as fh:
-        model = pickle.load(fh)
+    model = pickle.loads(data)
     if not isinstance(model, TrainedModel):
-        raise StaleModelError(f"{path} does not hold a SyncMedic model")
+        raise StaleModelError(f"{origin} does not hold a SyncMedic model")
     return model
 
 
-def inputs_fingerprint(intents_dir: Path, training_dir: Path) -> str:
-    """sha256 over every file the model is built from, the parameters and the format."""
+# Written by the database's "Not this" corrections at each retrain (bot.core.model.retrain):
+# they travel inside a published model, so they are not part of what another machine must share.
+EXPORTED_CORRECTIONS = "from-database."
+
+
+def inputs_fingerprint(intents_dir: Path, training_dir: Path, *, exported: bool = True) -> str:
+    """sha256 over every file the model is built from, the parameters and the format;
+    `exported=False` leaves out the corrections exported from the database (base_fingerprint)."""
     digest = hashlib.sha256(json.dumps([MODEL_FORMAT, PARAMS], sort_keys=True, default=str).encode())
     for path in sorted(intents_dir.glob("*.yaml")) + training_files(training_dir):
+        if not exported and path.parent.name == "corrections" and path.name.startswith(EXPORTED_CORRECTIONS):
+            continue
         digest.update(str(path.relative_to(path.parent.parent)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def base_fingerprint(intents_dir: Path, training_dir: Path) -> str:
+    """What every process serving one model must have in common (with the format and the
+    library versions): the knowledge base and the examples in the repository."""
+    return inputs_fingerprint(intents_dir, training_dir, exported=False)
 
 
 @dataclass(frozen=True)
@@ -87,8 +107,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def build_and_save(catalog: Catalog, intents_dir: Path, training_dir: Path, folder: Path,
-                   progress: Progress = lambda _m: None) -> tuple[TrainedModel, dict]:
+def build_model(catalog: Catalog, intents_dir: Path, training_dir: Path,
+                progress: Progress = lambda _m: None) -> tuple[TrainedModel, dict, bytes]:
+    """Train a model: (model, what built it, its pickled bytes)."""
     import pickle
 
     from .train import train
@@ -114,11 +135,36 @@ def build_and_save(catalog: Catalog, intents_dir: Path, training_dir: Path, fold
         "cv_accuracy": round(model.cv_accuracy, 4),
         "train_seconds": round(time.perf_counter() - started, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "base_sha256": base_fingerprint(intents_dir, training_dir),
     }
+    data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    meta["fingerprint"] = fingerprint(data)
+    return model, meta, data
+
+
+def save_model(folder: Path, data: bytes, meta: dict) -> None:
     paths = ModelPaths(folder)
-    _atomic_write(paths.model, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    _atomic_write(paths.model, data)
     _atomic_write(paths.meta, json.dumps(meta, indent=2, default=str).encode())
+
+
+def build_and_save(catalog: Catalog, intents_dir: Path, training_dir: Path, folder: Path,
+                   progress: Progress = lambda _m: None) -> tuple[TrainedModel, dict]:
+    model, meta, data = build_model(catalog, intents_dir, training_dir, progress)
+    save_model(folder, data, meta)
     return model, meta
+
+
+def read_saved(folder: Path) -> tuple[bytes, dict] | None:
+    """The saved model's bytes and description as they are on disk (the description with the
+    bytes' own fingerprint), or None when there is no complete, readable pair."""
+    paths = ModelPaths(folder)
+    try:
+        meta = json.loads(paths.meta.read_text())
+        data = paths.model.read_bytes()
+    except (OSError, ValueError):
+        return None
+    return (data, {**meta, "fingerprint": fingerprint(data)}) if isinstance(meta, dict) else None
 
 
 def stale_reason(meta: dict, intents_dir: Path, training_dir: Path) -> str | None:
@@ -138,15 +184,16 @@ def load_model(catalog: Catalog, intents_dir: Path, training_dir: Path, folder: 
     paths = ModelPaths(folder)
     reason = "no model has been built yet"
     if paths.meta.exists() and paths.model.exists():
-        try:
-            meta = json.loads(paths.meta.read_text())
-        except (OSError, json.JSONDecodeError):
-            meta = {}
+        saved = read_saved(folder)
+        if saved is None:
             reason = "its description file is unreadable"
         else:
+            data, meta = saved
             reason = stale_reason(meta, intents_dir, training_dir) or ""
-        if not reason:
-            return _read_model(paths.model), meta
+            if not reason:
+                # A model saved before base_sha256 was recorded: current, so built from these inputs.
+                meta.setdefault("base_sha256", base_fingerprint(intents_dir, training_dir))
+                return model_from_bytes(data, str(paths.model)), meta
     if not rebuild:
         raise StaleModelError(f"The model in {folder} cannot be used: {reason}. Run `python -m bot train`.")
     progress(f"rebuilding the model: {reason}")

@@ -69,6 +69,13 @@ class Engine:
         if unknown:
             raise ValueError(f"model knows intents the catalog does not: {sorted(unknown)}")
 
+    def use(self, model: TrainedModel) -> None:
+        """Serve another model from now on (a retrained one). It must know the same intents in
+        the same order: the engine's tables are built for them."""
+        if list(model.classes) != list(self._classes):
+            raise ValueError("the new model knows other intents than the one it replaces")
+        self.model = model
+
     def diagnose(self, text: str) -> Answer:
         return self.diagnose_many([text])[0]
 

@@ -29,6 +29,9 @@ from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, C
                      FeedbackRow, FollowupRow, utcnow)
 
 
+CONNECT_TIMEOUT_S = 10
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -37,7 +40,10 @@ def make_engine(url: str) -> Engine:
     # default PostgreSQL driver is psycopg2, which the project does not install).
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # A server that does not answer fails a connection after CONNECT_TIMEOUT_S, not after the
+    # operating system's TCP timeout of minutes.
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
 
 
 class _BurstStatements:

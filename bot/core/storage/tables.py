@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 OPEN, RESOLVED, ESCALATED = "open", "resolved", "escalated"
@@ -148,6 +149,21 @@ class DigestRunRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed, posted
     claimed_at: Mapped[datetime] = mapped_column(_UTC())
     posted_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+
+
+class ModelRow(Base):
+    """A published model (bot/core/model/inuse.py): its pickled bytes and what built it."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("fingerprint", name="uq_model_fingerprint"),
+                      Index("ix_models_compat", "compat", "id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))   # sha256 of `data`
+    compat: Mapped[str] = mapped_column(String(64))        # which processes can serve it
+    built_at: Mapped[str] = mapped_column(String(32), default="")
+    published_at: Mapped[datetime] = mapped_column(_UTC())
+    meta: Mapped[dict] = mapped_column(JSON)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,20 @@ whole file is read month first. Dates without a time zone are taken as UTC. A no
 that cannot be read is reported and its row skipped.
 
 Bad rows are reported by line number (CSV: the physical line where the record starts; JSON:
-the 1-based index in the list) and skipped; the good rows are still imported. Everything
-from one file or request is written in one transaction: a crash leaves nothing half-done.
-The rows are read and decided on in Python, messages are classified once per distinct text
-and only where the stored diagnosis would change, and the writes are bulk executemany.
+the 1-based index in the list) and skipped; the good rows are still imported. What the parser
+cannot judge is checked here: a date before 2000 or more than a day in the future is a bad
+row (a year-0001 date made the digest say "oldest 739951 days"). A row the database still
+refuses is reported on its own and the others imported (the chunk it was in is written again
+key by key).
+
+The rows are written in chunks of CHUNK_KEYS entries, each in its own transaction, with a
+short pause between them: on SQLite the write lock is held for one chunk at a time, so other
+writers (a Slack acknowledgement records its message before answering) get in between; a
+100,000-row file in one transaction held it for seconds. A crash leaves whole chunks written
+and the rest not; importing the same file again finishes it (a row already imported changes
+nothing). The rows are read and decided on in Python, messages are classified once per
+distinct text and only where the stored diagnosis would change, and the writes are bulk
+executemany.
 """
 
 from __future__ import annotations
@@ -50,11 +60,11 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import IO, Any, Mapping, Protocol, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any, Callable, Mapping, Protocol, Sequence
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from ..storage.store import Store
 
@@ -67,6 +77,11 @@ FULL_SCAN_FACTOR = 4           # read the whole table when it has at most this m
 WRITE_CHUNK = 5_000            # rows per executemany
 ATTEMPTS = 3                   # a concurrent import inserted the same new key: plan again
 MAX_REPORTED_PROBLEMS = 1_000  # to_json lists the first ones (problems_total has them all)
+CHUNK_KEYS = 1_000             # entries per transaction (see the module docstring)
+CHUNK_PAUSE_S = 0.005          # between chunks: longer than a queued SQLite writer's longest wait (2 ms)
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)  # DEAR and QuickBooks Online are younger
+FUTURE_SLACK = timedelta(days=1)  # a clock or a time zone a little ahead, not a typo'd year
+pause: Callable[[float], None] = time.sleep  # tests replace it
 
 class Classifier(Protocol):
     def diagnose_error_texts(self, texts: Sequence[str]) -> list[Any]: ...
@@ -267,9 +282,15 @@ def _load(conn, keys: Sequence[tuple[str, str]], lock: bool) -> dict[tuple[str, 
         wanted = set(keys)
         queries = [columns.order_by(t.kind, t.reference)]
     else:
+        # One kind at a time: `kind = ? AND reference IN (...)` uses the unique index like the
+        # tuple IN did, and its parameters cost SQLAlchemy a fraction to expand.
         wanted = None
-        queries = [columns.where(tuple_(t.kind, t.reference).in_(keys[at: at + LOAD_CHUNK]))
-                   .order_by(t.kind, t.reference) for at in range(0, len(keys), LOAD_CHUNK)]
+        by_kind: dict[str, list[str]] = {}
+        for kind, reference in keys:
+            by_kind.setdefault(kind, []).append(reference)
+        queries = [columns.where(t.kind == kind, t.reference.in_(refs[at: at + LOAD_CHUNK]))
+                   .order_by(t.kind, t.reference)
+                   for kind, refs in by_kind.items() for at in range(0, len(refs), LOAD_CHUNK)]
     for query in queries:
         if lock:
             query = query.with_for_update()
@@ -318,39 +339,101 @@ def _retryable(exc: Exception) -> bool:
     return code in ("40P01", "40001")
 
 
+def _sensible_dates(rows: Sequence[Row], now: datetime) -> tuple[list[Row], list[tuple[int, str]]]:
+    """The rows whose dates could be real, and a problem for each of the others."""
+    latest = now + FUTURE_SLACK
+    kept, problems = [], []
+    for row in rows:
+        if row.date is not None and row.date < EARLIEST:
+            problems.append((row.line, f"date {row.date:%Y-%m-%d} is before {EARLIEST:%Y}"))
+        elif row.date is not None and row.date > latest:
+            problems.append((row.line, f"date {row.date:%Y-%m-%d %H:%M} is in the future"))
+        else:
+            kept.append(row)
+    return kept, problems
+
+
+def _refused(exc: Exception) -> bool:
+    """The database (or its driver) refused a value in the rows themselves, as opposed to being
+    unreachable, busy or wrong: worth finding the row and importing the others."""
+    return isinstance(exc, (DataError, UnicodeError)) or (
+        isinstance(exc, StatementError) and not isinstance(exc, DBAPIError))  # a value a column type refused
+
+
 def import_rows(store: Store, engine: Classifier, parsed: ParsedRows, *, source: str = "") -> ImportReport:
-    """Apply parsed rows to the tracked sync errors in one transaction; the report says what changed.
+    """Apply parsed rows to the tracked sync errors, a chunk of keys per transaction (see the
+    module docstring); the report says what changed."""
+    started = time.perf_counter()
+    now = store.clock()
+    rows, late = _sensible_dates(parsed.rows, now)
+    report = ImportReport(rows_read=parsed.rows_read, unit=parsed.unit)
+    problems = list(parsed.problems) + late
+    counts = dict.fromkeys(("errors_tracked", "updated", "resolved", "reopened", "unchanged", "skipped"), 0)
+    by_key: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        if row.error is None:
+            counts["skipped"] += 1  # queued entries: nothing to track
+        else:
+            by_key.setdefault((row.kind, row.reference), []).append(row)
+    keys = sorted(by_key)  # one order for every import: concurrent ones lock keys alike
+    cache: dict[str, tuple[str, float, dict]] = {}
+    for at in range(0, len(keys), CHUNK_KEYS):
+        if at:
+            pause(CHUNK_PAUSE_S)
+        chunk = keys[at: at + CHUNK_KEYS]
+        try:
+            _add(counts, _import_chunk(store, engine, chunk, by_key, now, cache, source))
+        except Exception as exc:
+            if not _refused(exc):
+                raise
+            for key in chunk:  # find the row the database refuses; import the others
+                try:
+                    _add(counts, _import_chunk(store, engine, [key], by_key, now, cache, source))
+                except Exception as one:
+                    if not _refused(one):
+                        raise
+                    problems += [(r.line, f"the database refused this row ({type(one).__name__})")
+                                 for r in by_key[key]]
+    for name, value in counts.items():
+        setattr(report, name, value)
+    report.problems = sorted(problems)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _add(counts: dict[str, int], more: Mapping[str, int]) -> None:
+    for name, value in more.items():
+        counts[name] += value
+
+
+def _import_chunk(store: Store, engine: Classifier, keys: list[tuple[str, str]],
+                  by_key: Mapping[tuple[str, str], list[Row]], now: datetime,
+                  cache: dict[str, tuple[str, float, dict]], source: str) -> dict[str, int]:
+    """One transaction: the rows of `keys`, applied; what they did, as counts.
 
     The decision is made twice: first from a snapshot, so that the slow part (classifying new
     messages) runs before the write transaction starts; then again inside the transaction
     with the rows locked, classifying whatever changed in between (usually nothing).
     """
-    started = time.perf_counter()
-    report = ImportReport(rows_read=parsed.rows_read, problems=list(parsed.problems), unit=parsed.unit)
-    keys = sorted({(r.kind, r.reference) for r in parsed.rows if r.error is not None})
-    now = store.clock()
-    cache: dict[str, tuple[str, float, dict]] = {}
+    rows = [row for key in keys for row in by_key[key]]
     with store.engine.connect() as conn:
         with conn.begin():
             snapshot = _load(conn, keys, lock=False)
-    first = plan(parsed.rows, snapshot, now)
+    first = plan(rows, snapshot, now)
     _classify(engine, first, cache)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with store.session() as s:
                 conn = s.connection()
                 current = _load(conn, keys, lock=True)
-                final = first if current == snapshot else plan(parsed.rows, current, now)
+                final = first if current == snapshot else plan(rows, current, now)
                 _classify(engine, final, cache)
                 _write(conn, final, source)
-            break
+            return final.counts
         except DBAPIError as exc:
             if attempt == ATTEMPTS or not _retryable(exc):
                 raise
-    for name, value in final.counts.items():
-        setattr(report, name, value)
-    report.seconds = time.perf_counter() - started
-    return report
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def import_csv(store: Store, engine: Classifier, source: str | os.PathLike | IO, *,

@@ -41,6 +41,11 @@ _PROCESSING_ERRORS = re.compile(r"processing\s+errors?\b", re.I)
 _DELIMITERS = (",", ";", "\t")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
+# Text no database column should get: NUL (PostgreSQL refuses it in text), other control
+# characters, and lone surrogates (a JSON "\ud800" decodes to one; no encoder accepts it).
+_SURROGATES = "\ud800-\udfff"
+_MESSAGE_JUNK = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_SURROGATES}]")
+_KEY_JUNK = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_SURROGATES}]")
 _HEADER_PUNCT = re.compile(r"[_\-./#:]+")
 _PARENS = re.compile(r"\([^)]*\)")
 _SPACES = re.compile(r"\s+")
@@ -164,10 +169,13 @@ class _RowMaker:
             return f"type is longer than {KIND_CHARS} characters"
         if len(reference) > REFERENCE_CHARS:
             return f"reference is longer than {REFERENCE_CHARS} characters"
+        for name, value in (("type", kind), ("reference", reference)):
+            if _KEY_JUNK.search(value):  # a key is matched exactly later: not guessed at
+                return f"{name} contains control characters or broken text"
         date, problem = self.date(date_text) if date_text else (None, None)
         if problem:
             return problem
-        message = message.strip()
+        message = clean_message(message).strip()
         try:
             success, processing = self._statuses[status]
         except KeyError:
@@ -181,6 +189,14 @@ class _RowMaker:
         else:
             error = True if message else None  # e.g. Pending with no message: only queued
         return Row(number, kind, reference, date, error, message)
+
+
+def clean_message(text: str) -> str:
+    """A message as it can be stored and shown: control characters dropped (line breaks and tabs
+    kept), a lone surrogate replaced by U+FFFD."""
+    if _MESSAGE_JUNK.search(text) is None:  # the usual case, at C speed
+        return text
+    return _MESSAGE_JUNK.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", text)
 
 
 def _clip(text: str, n: int = 40) -> str:

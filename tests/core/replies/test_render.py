@@ -24,7 +24,8 @@ from dataclasses import replace
 from bot.core.nlu.answers import Answer, AnswerKind, Finding, FindingKind, Scored
 from bot.core.nlu.catalog import META_INTENTS, SLOT_NAMES
 from bot.core.replies.render import Renderer
-from bot.slack.format import SLACK_BUTTON_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS
+from bot.slack.format import (SLACK_BUTTON_CHARS, SLACK_HEADER_CHARS, SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS,
+                              slack_literal)
 from bot.teams.format import TEAMS_TEXT_CHARS
 from bot.wiring import channel_formats
 from tests.support import PROJECT_ROOT, strings
@@ -259,11 +260,16 @@ def hostile(core) -> Answer:
     return answer
 
 
+# How slack_literal shows a formatting character as itself (bot/slack/format.py).
+_LITERAL_MARKUP = re.compile(r"<!date\^00000000\^\{_\}\|[*_~`]>")
+
+
 def assert_slack_safe(payload: dict) -> None:
-    dumped = json.dumps(payload, ensure_ascii=False)
+    dumped = _LITERAL_MARKUP.sub("", json.dumps(payload, ensure_ascii=False))
     for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U", "<#C"):
         assert raw not in dumped
     for s in strings(payload):
+        s = _LITERAL_MARKUP.sub("", s)
         assert "<" not in s and ">" not in s, s
         assert not re.search(r"&(?!amp;|lt;|gt;)", s), s
 
@@ -272,7 +278,8 @@ def test_slack_escapes_user_text(core, hostile):
     payload = core.renderer.slack(hostile)
     assert_slack_safe(payload)
     steps = steps_section(payload)
-    assert "*&lt;!channel&gt; &amp; *bold* [link](x)*" in steps
+    # The user's own *bold* is shown as typed: it neither formats nor closes the bold around it.
+    assert "*&lt;!channel&gt; &amp; " + slack_literal("*bold*") + " [link](x)*" in steps
     evidence = next(b for b in payload["blocks"] if b["type"] == "context"
                     and b["elements"][0]["text"].startswith("From your message"))
     assert "&lt;!channel&gt; &amp;" in evidence["elements"][0]["text"]
@@ -296,7 +303,7 @@ def test_text_channel_shows_user_text_as_typed(core, hostile):
 def test_user_text_is_never_evaluated_as_a_template(core):
     answer = core.engine.diagnose('Product "{{ 7*7 }} {% if 1 %}x{% endif %}" in "SO-1" has not been exported to QuickBooks')
     assert answer.entities["product"] == "{{ 7*7 }} {% if 1 %}x{% endif %}"
-    for channel, shown in (("slack", "{{ 7*7 }}"), ("teams", r"\{\{ 7\*7 \}\}"), ("text", "{{ 7*7 }}")):
+    for channel, shown in (("slack", slack_literal("{{ 7*7 }}")), ("teams", r"\{\{ 7\*7 \}\}"), ("text", "{{ 7*7 }}")):
         rendered = render(core, channel, answer)
         out = "\n".join(strings(rendered)) if channel != "text" else rendered
         assert shown in out

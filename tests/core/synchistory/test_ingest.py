@@ -1,5 +1,6 @@
 """Importing sync history into the database, on SQLite and PostgreSQL: tracking, idempotence,
-resolution, re-opening, bad rows, one transaction per file, concurrent imports."""
+resolution, re-opening, bad rows, one transaction per chunk of entries (a file of fewer than
+CHUNK_KEYS entries: one), concurrent imports."""
 
 from __future__ import annotations
 
