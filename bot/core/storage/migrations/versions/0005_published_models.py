@@ -1,6 +1,6 @@
 """the published models: the one every process serves, with its bytes
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 
 The model is kept in the database because the database is the one thing every process on
@@ -13,7 +13,7 @@ library versions.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
