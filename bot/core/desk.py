@@ -139,6 +139,11 @@ class Desk:
     def _zone(self, case: Case | None) -> ZoneInfo:
         return zone(case.user_tz if case else None, self.default_tz)
 
+    @property
+    def team_zone(self) -> ZoneInfo:
+        """The zone times are shown in to a team (an escalation post): DIGEST_TZ."""
+        return zone(None, self.default_tz)
+
     def _unchanged(self, why: Why, case: Case | None = None, action: str = "", source: str | None = None,
                    **extra: Any) -> Outcome:
         """A click that changed nothing, and why: who did it before and when, from the case's
