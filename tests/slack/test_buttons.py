@@ -739,3 +739,101 @@ async def test_escalation_goes_out_without_a_link_when_the_permalink_fails(bot: 
     assert escalation["text"] == f"Needs a person: {core.catalog.title('bill_not_exported')}, asked by <@{ALICE}>"
     assert "Open the thread" not in all_text(escalation)
     assert case(bot, case_id)["status"] == "escalated"
+
+
+# -- Talk to a person, and claiming an escalation ------------------------------------------------------
+
+async def test_claim_names_who_has_it_on_the_post_and_tells_the_asker_once(bot: BotClient):
+    event, answer_ts, case_id = await ask(bot)
+    await bot.click(answer_ts, "syncmedic_still_failing")
+    await bot.drain()
+    follow_up_ts = bot.stub.attempts("chat.postMessage")[-1].response["ts"]
+    await bot.click(follow_up_ts, "syncmedic_escalate")
+    await bot.drain()
+    [post] = [c for c in bot.stub.attempts("chat.postMessage") if c.ok and c.body["channel"] == ESCALATION_CHANNEL]
+    post_ts = post.response["ts"]
+    unclaimed = bot.seen(post_ts)
+    before = n_posts(bot)
+
+    status, _ = await bot.click(post_ts, "syncmedic_claim", user=BOB)
+    await bot.drain()
+
+    assert status == 200
+    [update] = [u for u in bot.stub.accepted("chat.update") if u["ts"] == post_ts]
+    assert [e["action_id"] for e in elements(update["blocks"])] == []  # no Claim button any more
+    assert re.fullmatch(rf"Picked up by <@{BOB}> today at \d\d:\d\d\.", update["blocks"][-1]["elements"][0]["text"])
+    assert "Open the thread>" in all_text(update)                     # the link stays
+    [told] = new_posts(bot, before)
+    assert (told["channel"], told["thread_ts"], told["text"]) == (CHANNEL, event["ts"], f"<@{BOB}> has picked this up.")
+    assert [f[0] for f in feedback(bot, case_id)][-1] == "claim"
+
+    # Someone else, on a client still showing the Claim button, is told who has it, in place.
+    await bot.click(post_ts, "syncmedic_claim", user="U0CAROL01", message=unclaimed)
+    await bot.drain()
+    late = [u for u in bot.stub.accepted("chat.update") if u["ts"] == post_ts][-1]
+    assert re.fullmatch(rf"<@{BOB}> is already on it \(picked up today at \d\d:\d\d\)\.",
+                        late["blocks"][-1]["elements"][0]["text"])
+    assert len(new_posts(bot, before)) == 1
+
+
+async def test_talk_to_a_person_in_a_dm_asks_once_and_says_where_the_answer_comes(bot: BotClient, core):
+    from tests.slack.harness import DM, dm_event
+
+    await bot.event(dm_event(BILL_ERROR))
+    await bot.drain()
+    await bot.event(dm_event("I need to talk to a human"))
+    await bot.drain()
+    question = bot.stub.attempts("chat.postMessage")[-1]
+    assert question.body["text"].startswith("Do you want me to ask a person on your team?")
+    assert [(e["text"]["text"], e["action_id"]) for e in elements(question.body["blocks"])] == [
+        ("Yes, ask a person", "syncmedic_escalate"), ("No, thanks", "syncmedic_decline")]
+    question_ts = question.response["ts"]
+    before = n_posts(bot)
+
+    await bot.click(question_ts, "syncmedic_escalate")
+    await bot.drain()
+
+    escalation, told = new_posts(bot, before)
+    # The request is about the case being worked on in this DM: its pasted error and diagnosis.
+    shown = all_text(escalation)
+    assert escalation["channel"] == ESCALATION_CHANNEL
+    assert f"*What they pasted*\n```{BILL_ERROR}```" in shown
+    assert f"*Diagnosis:* {core.catalog.title('bill_not_exported')} (confidence " in shown
+    assert "a direct message with SyncMedic (only they can see it, so contact them directly)" in shown
+    assert "Open the thread" not in shown  # nobody else can open someone's DM with the bot
+    # In a DM nobody else can reply: the asker is told where the person will answer instead.
+    assert (told["channel"], told["thread_ts"]) == (DM, question_ts)
+    assert "Nobody else can write in this chat, so the person who picks it up will contact you directly" in told["text"]
+    assert "reply in this thread" not in told["text"] and "answer here" not in told["text"]
+    [update] = bot.stub.accepted("chat.update")
+    assert update["ts"] == question_ts and elements(update["blocks"]) == []
+
+
+async def test_no_thanks_settles_the_question(bot: BotClient):
+    _, answer_ts, _ = await ask(bot, "I need to talk to a human")
+    await bot.click(answer_ts, "syncmedic_decline")
+    await bot.drain()
+    [update] = bot.stub.accepted("chat.update")
+    assert elements(update["blocks"]) == []
+    assert update["blocks"][-1]["elements"][0]["text"].startswith("OK, I have not asked anyone.")
+    assert [p for p in bot.stub.posts() if p["channel"] == ESCALATION_CHANNEL] == []
+
+
+async def test_not_this_and_help_twice_say_so_in_place(bot: BotClient):
+    _, answer_ts, _ = await ask(bot)
+    await bot.click(answer_ts, "syncmedic_not_this")
+    await bot.drain()
+    await bot.click(answer_ts, "syncmedic_not_this", user=BOB)
+    await bot.drain()
+    notes = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update")]
+    assert notes[0] == f"<@{ALICE}> asked for another diagnosis: pick the problem from the list in the thread."
+    assert re.fullmatch(rf"Another diagnosis was already asked for by <@{ALICE}> today at \d\d:\d\d\.", notes[1])
+
+    _, other_ts, _ = await ask(bot, "the sync is acting weird since yesterday, any idea?")
+    posts = n_posts(bot)
+    for _ in range(2):
+        await bot.click(other_ts, "syncmedic_help")
+        await bot.drain()
+    assert n_posts(bot) == posts + 1  # help once, in the thread
+    helps = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update") if u["ts"] == other_ts]
+    assert helps == ["The answer is in the thread.", "That was already done on this message."]
