@@ -130,9 +130,14 @@ def sync_errors_handler(store: Any, engine: Any, token: str | None, *,
 
 # -- the command line ------------------------------------------------------------------------
 
+EXIT_SKIPPED_ROWS = 3  # imported, but some rows were skipped (reported by line)
+
+
 def cmd_ingest(settings, args: argparse.Namespace) -> int:
-    """Exit status 0 when the file was imported (bad rows are reported, the rest imported),
-    1 when it could not be read at all (missing file, no usable header line)."""
+    """Exit status 0 when every row was read and imported; EXIT_SKIPPED_ROWS (3) when some rows
+    were skipped as bad (reported by line number; the good rows are imported all the same), so
+    a script notices; 1 when the file could not be read at all (missing file, no usable header
+    line) and nothing was imported."""
     from .core.storage.store import Store
     from .wiring import build_core
 
@@ -163,7 +168,7 @@ def cmd_ingest(settings, args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print(format_report(report, args.file))
-    return 0
+    return EXIT_SKIPPED_ROWS if report.problems else 0
 
 
 def format_report(report: ImportReport, name: str, shown_problems: int = 50) -> str:

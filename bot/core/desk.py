@@ -278,11 +278,13 @@ class Desk:
         elif not self._once(click, "not_this"):
             return Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
         current = case.intent if case is not None else click.intent
-        choices, ranked = self._choices(current, case.question if case is not None else "")
+        choices, ranked = self.choices_instead(current, case.question if case is not None else "")
         return Outcome(Result.DONE, case, choices=choices, ranked=ranked,
                        replaces=current if current in self.catalog else "")
 
-    def _choices(self, current: str, question: str | None) -> tuple[tuple[str, ...], int]:
+    def choices_instead(self, current: str, question: str | None) -> tuple[tuple[str, ...], int]:
+        """Every problem but `current`: the model's ranking for `question` first (its diagnosis,
+        findings and alternatives), then the rest by title; and how many are ranked."""
         problems = {i.id for i in self.catalog.problems} - {current}
         ranked: list[str] = []
         if question:
