@@ -26,11 +26,12 @@ import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from .cases.digest import Digest, build_digest, resolve_group
-from .cases.escalations import Escalation, get_escalation, latest_escalation, open_escalation
+from .cases import earlier
+from .cases.escalations import Escalation, get_escalation, open_escalation
 from .cases.escalations import claim as claim_escalation
 from .cases.followups import Followups
 from .nlu.answers import Answer, AnswerKind
@@ -144,23 +145,11 @@ class Desk:
         """The zone times are shown in to a team (an escalation post): DIGEST_TZ."""
         return zone(None, self.default_tz)
 
-    def _unchanged(self, why: Why, case: Case | None = None, action: str = "", source: str | None = None,
-                   **extra: Any) -> Outcome:
-        """A click that changed nothing, and why: who did it before and when, from the case's
-        feedback rows (the latest `action`, on `source` if given)."""
-        if why is Why.ALREADY_FIXED and case is not None:
-            return self._already_fixed(case, **extra)
-        done = self.store.feedback_of(case.id, action, source) if case is not None and action else []
-        last = done[-1] if done else None
-        return Outcome(Result.ALREADY, case, why=why, zone=self._zone(case), by=last.user if last else "",
-                       by_name=last.user_name if last else "", at=last.created_at if last else None, **extra)
+    def _unchanged(self, why: Why, case: Case | None = None, action: str = "", source: str | None = None) -> Outcome:
+        return earlier.unchanged(self.store, why, case, self._zone(case), action, source)
 
-    def _already_fixed(self, case: Case, **extra: Any) -> Outcome:
-        fixes = self.store.feedback_of(case.id, "fixed")
-        last = fixes[-1] if fixes else None  # none: a digest group was marked resolved
-        return Outcome(Result.ALREADY, case, why=Why.ALREADY_FIXED, zone=self._zone(case),
-                       by=last.user if last else "", by_name=last.user_name if last else "",
-                       at=last.created_at if last else case.resolved_at, **extra)
+    def _already_fixed(self, case: Case) -> Outcome:
+        return earlier.already_fixed(self.store, case, self._zone(case))
 
     def fixed(self, click: Click) -> Outcome:
         """"Fixed it": the case is resolved (no more check-ins). On an answer without a case (a
@@ -229,15 +218,7 @@ class Desk:
         return Outcome(Result.DONE, change.case, escalate=True, escalation=self._escalation(click, change.case))
 
     def _already_escalated(self, case: Case) -> Outcome:
-        earlier = latest_escalation(self.store, case.id)
-        if earlier is not None and earlier.claimed_by:
-            return Outcome(Result.ALREADY, case, why=Why.ALREADY_CLAIMED, zone=self._zone(case),
-                           by=earlier.claimed_by, by_name=earlier.claimed_by_name or "", at=earlier.claimed_at,
-                           escalation=earlier)
-        if earlier is not None:
-            return Outcome(Result.ALREADY, case, why=Why.ALREADY_ESCALATED, zone=self._zone(case), by=earlier.asker,
-                           by_name=earlier.asker_name, at=earlier.created_at, escalation=earlier)
-        return self._unchanged(Why.ALREADY_ESCALATED, case, "still_failing")
+        return earlier.already_escalated(self.store, case, self._zone(case))
 
     def _escalation(self, click: Click, case: Case | None) -> Escalation:
         return open_escalation(self.store, platform=click.platform, workspace=click.workspace, case=case,

@@ -113,7 +113,8 @@ class Buttons:
         outcome = await self.run(self.desk.fixed, c.click())
         if not outcome.done:
             return await self._explain(client, c, outcome)
-        await self._in_place(client, c, self.say("slack_fixed_note", user=self._who(c)), settle=True)
+        note = "slack_fixed_note" if outcome.case is not None else "note_fixed_untracked"
+        await self._in_place(client, c, self.say(note, user=self._who(c)), settle=True)
 
     async def still_failing(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)

@@ -134,7 +134,7 @@ class CardActions:
         outcome = await _run(self.desk.fixed, a.click())
         if not outcome.done:
             return await self._explain(context, a, outcome)
-        note = self.say("teams_fixed_note", user=self._who(a))
+        note = self.say("teams_fixed_note" if outcome.case is not None else "note_fixed_untracked", user=self._who(a))
         return await self._show(context, a, await self._card_of(outcome.case, a), note, settle=True)
 
     async def still_failing(self, context: TurnContext, a: tr.Action) -> dict[str, Any]:

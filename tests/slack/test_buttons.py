@@ -10,7 +10,7 @@ import pytest
 
 from tests.standins import slack_payloads as slack
 from tests.slack.conftest import ESCALATION_CHANNEL
-from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, mention_event
+from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, fresh_ts, mention_event
 from tests.support import SteppedSleep
 
 pytestmark = pytest.mark.asyncio
@@ -837,3 +837,27 @@ async def test_not_this_and_help_twice_say_so_in_place(bot: BotClient):
     assert n_posts(bot) == posts + 1  # help once, in the thread
     helps = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update") if u["ts"] == other_ts]
     assert helps == ["The answer is in the thread.", "That was already done on this message."]
+
+
+async def test_the_buttons_of_a_fix_shown_from_the_digest_are_not_silent(bot: BotClient):
+    """The digest's "Show the fix" posts an answer without a case: its buttons still answer."""
+    digest_ts = fresh_ts()
+    bot.stub.messages[digest_ts] = {"channel": CHANNEL, "ts": digest_ts, "text": "Sync errors still open: 2",
+                                    "blocks": [{"type": "actions", "block_id": "syncmedic_digest:period_closed",
+                                                "elements": [{"type": "button", "action_id": "syncmedic_digest_steps",
+                                                              "value": "period_closed", "text": {
+                                                                  "type": "plain_text", "text": "Show the fix"}}]}]}
+    await bot.click(digest_ts, "syncmedic_digest_steps")
+    await bot.drain()
+    fix_ts = bot.stub.attempts("chat.postMessage")[-1].response["ts"]
+    for action_id in ("syncmedic_still_failing", "syncmedic_not_this", "syncmedic_fixed"):
+        before = len(bot.stub.accepted("chat.update"))
+        await bot.click(fix_ts, action_id)
+        await bot.drain()
+        assert len(bot.stub.accepted("chat.update")) == before + 1, action_id  # said, in place
+    notes = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update")]
+    assert notes[-1].startswith(f"Thanks, <@{ALICE}>. A fix shown from the digest is not kept as a case")
+    # The fix is a reply in the digest's thread: what it answers goes in that thread too.
+    thread = [p["text"] for p in bot.stub.posts() if p.get("thread_ts") == digest_ts]
+    assert thread[1].startswith("Sorry it is still failing")
+    assert thread[2] == "Which problem is it? (instead of The QuickBooks books are closed for that date)"
