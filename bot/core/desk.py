@@ -228,18 +228,18 @@ class Desk:
     def claim(self, click: Click) -> Outcome:
         """"Claim" on an escalation post: the first person to click has the case (the asker is
         told who), everyone after them is told who has it and since when."""
-        earlier = get_escalation(self.store, click.escalation) if click.escalation else None
-        if earlier is None or earlier.platform != click.platform or earlier.workspace != click.workspace:
+        asked = get_escalation(self.store, click.escalation) if click.escalation else None
+        if asked is None or asked.platform != click.platform or asked.workspace != click.workspace:
             return _expired()
-        case = self.store.get_case(earlier.case_id) if earlier.case_id else None
-        if not claim_escalation(self.store, earlier.id, click.user, click.user_name, self.clock()):
-            taken = get_escalation(self.store, earlier.id) or earlier
+        case = self.store.get_case(asked.case_id) if asked.case_id else None
+        if not claim_escalation(self.store, asked.id, click.user, click.user_name, self.clock()):
+            taken = get_escalation(self.store, asked.id) or asked
             return Outcome(Result.ALREADY, case, why=Why.ALREADY_CLAIMED, zone=self._zone(case),
                            by=taken.claimed_by or "", by_name=taken.claimed_by_name or "", at=taken.claimed_at,
                            escalation=taken)
         if case is not None:
             self.store.claimed(case.id, click.user, click.source, click.user_name)
-        return Outcome(Result.DONE, case, zone=self._zone(case), escalation=get_escalation(self.store, earlier.id))
+        return Outcome(Result.DONE, case, zone=self._zone(case), escalation=get_escalation(self.store, asked.id))
 
     def decline(self, click: Click) -> Outcome:
         """"No, thanks" on the "talk to a person?" question: nobody is asked (said once per message)."""

@@ -158,8 +158,14 @@ class Buttons:
             except Exception:  # noqa: BLE001 - the escalation still goes out without a link
                 log.warning("could not get a permalink for an escalation", exc_info=True)
         payload = self._escalation_post(e, link)
-        await client.chat_postMessage(channel=channel, text=payload["text"], blocks=payload["blocks"],
-                                      unfurl_links=False)
+        try:
+            await client.chat_postMessage(channel=channel, text=payload["text"], blocks=payload["blocks"],
+                                          unfurl_links=False)
+        except Exception:  # noqa: BLE001 - the asker must hear that it did not go out
+            log.warning("posting an escalation to %s failed", channel, exc_info=True)
+            told = self.say("slack_escalation_failed")
+            await self._thread(client, c, told)
+            return told
         where = Safe(tr.safe_channel_link(channel))
         told = " ".join([self.say(opening, where=where, count=count),
                          self.say("escalated_reply_private" if e.private else "escalated_reply_here")])

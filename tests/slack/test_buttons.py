@@ -861,3 +861,16 @@ async def test_the_buttons_of_a_fix_shown_from_the_digest_are_not_silent(bot: Bo
     thread = [p["text"] for p in bot.stub.posts() if p.get("thread_ts") == digest_ts]
     assert thread[1].startswith("Sorry it is still failing")
     assert thread[2] == "Which problem is it? (instead of The QuickBooks books are closed for that date)"
+
+
+async def test_an_escalation_slack_refuses_is_not_a_silent_promise(bot: BotClient):
+    event, answer_ts, _ = await ask(bot)
+    bot.stub.outside.add(ESCALATION_CHANNEL)  # the bot was never invited there: not_in_channel
+    await bot.click(answer_ts, "syncmedic_still_failing")
+    await bot.drain()
+    follow_up_ts = [c for c in bot.stub.attempts("chat.postMessage") if c.ok][-1].response["ts"]
+    await bot.click(follow_up_ts, "syncmedic_escalate")
+    await bot.drain()
+    [told] = [p for p in bot.stub.posts() if p["text"].startswith("I could not post to the channel")]
+    assert told["thread_ts"] == event["ts"]
+    assert not any("asked for help" in p["text"] for p in bot.stub.posts())
