@@ -402,5 +402,10 @@ def test_the_home_tab_lists_open_cases(watched: Watched, catalog) -> None:
     expect(home.locator(".bk-header")).to_have_text("Your open sync problems")
     expect(home).to_contain_text(catalog.title("order_product_not_exported"))
     expect(home).to_contain_text("a direct message")
+    expect(home).to_contain_text("Asked 1 min ago")
+    # The sandbox's clock moved: the Home tab's ages move with it (one clock for everything).
+    page.get_by_role("button", name="+4 hours").click()
+    expect(home).to_contain_text("Asked 4 hours ago")
     open_conversation(page, "SyncMedic")
-    expect(bot_messages(page)).to_have_count(1)
+    expect(bot_messages(page)).to_have_count(2)  # the answer, and the check-in four hours on
+    expect(bot_messages(page).last).to_have_attribute("data-kind", "sync_checkin")
