@@ -28,9 +28,13 @@ class FixedDesk(Desk):
         return self.fixed_answer
 
 
-def converse(core, settings, lines: list[str], answer: Answer | None = None) -> list[str]:
-    desk = FixedDesk(core, answer) if answer is not None else None
+def converse(core, settings, lines: list[str], answer: Answer | None = None, pasted: int = 0,
+             desk: Desk | None = None) -> list[str]:
+    """Run the chat over `lines`; the first `pasted` line breaks arrive as one paste (the next
+    line is already waiting when a line has been read)."""
+    desk = desk or (FixedDesk(core, answer) if answer is not None else None)
     pending = list(lines)
+    waiting = [pasted]
     said: list[str] = []
 
     def read(_prompt: str) -> str:
@@ -38,8 +42,37 @@ def converse(core, settings, lines: list[str], answer: Answer | None = None) -> 
             raise EOFError
         return pending.pop(0)
 
-    assert run_chat(core, read=read, write=said.append, desk=desk) == 0
+    def more() -> bool:
+        waiting[0] -= 1
+        return waiting[0] >= 0 and bool(pending)
+
+    assert run_chat(core, read=read, write=said.append, desk=desk, more=more) == 0
     return said
+
+
+class RecordingDesk(Desk):
+    def __init__(self, core) -> None:
+        super().__init__(core.engine)
+        self.asked: list[str] = []
+
+    def answer(self, text: str) -> Answer:
+        self.asked.append(text)
+        return super().answer(text)
+
+
+def test_a_multi_line_paste_is_one_message(core, settings, phrases):
+    desk = RecordingDesk(core)
+    paste = ["Sync history, 2 March:", 'Error: Bill "BILL-7731" has not been exported to QuickBooks',
+             "Status: Error"]
+    said = converse(core, settings, [*paste, "fixed"], pasted=2, desk=desk)
+    assert desk.asked == ["\n".join(paste)]
+    assert said[1].startswith(core.catalog.title("bill_not_exported"))
+    assert said[2] == phrases("chat_fixed")
+
+
+def test_chat_replies_say_what_can_be_answered(core, settings):
+    said = converse(core, settings, ['Error: Bill "BILL-7731" has not been exported to QuickBooks'])
+    assert said[1].endswith('Did it work? Reply "fixed", "still failing" or "not this".')
 
 
 @pytest.fixture(scope="module")

@@ -169,8 +169,12 @@ def test_ask_another_product_is_refused_naming_it(cli_env):
 
 # -- chat ------------------------------------------------------------------------------------
 
-def test_chat_conversation(cli_env, catalog):
-    problems = [i.id for i in catalog.problems]
+def test_chat_conversation(cli_env, catalog, core):
+    from bot.core.desk import Desk
+
+    # "Not this" lists the other problems, the model's most likely first, without the diagnosis.
+    problems, _ranked = Desk(core.engine).choices_instead("bill_not_exported", BILL)
+    assert "bill_not_exported" not in problems
     pick = problems.index("period_closed") + 1
     script = "\n".join(["fixed", BILL, "not this", "999", str(pick), "fixed", ""])
     result = run_bot(["chat"], stdin=script, env=cli_env)
@@ -181,7 +185,7 @@ def test_chat_conversation(cli_env, catalog):
         PHRASES("chat_no_previous"),  # "fixed" before anything was asked
         "A supplier bill has not reached QuickBooks yet",
         "find the entry for bill BILL-7731.",
-        PHRASES("chat_not_this_menu"),
+        PHRASES("chat_not_this_menu", instead=catalog.title("bill_not_exported")),
         f"  {pick}. {catalog.title('period_closed')}",
         PHRASES("chat_pick_range", count=len(problems)),
         catalog.title("period_closed") + "\n",
@@ -192,6 +196,14 @@ def test_chat_conversation(cli_env, catalog):
         found = out.find(piece, at)
         assert found >= 0, f"{piece!r} missing after position {at} in:\n{out}"
         at = found + len(piece)
+
+
+def test_ask_says_nothing_a_one_shot_reader_cannot_answer(cli_env):
+    """`ask` prints one reply and exits: no "Reply 'fixed'" (chat asks that, since it reads on)."""
+    for text in (BILL, "the sync is acting weird since yesterday, any idea?", "I need to talk to a human"):
+        out = run_bot(["ask", text], env=cli_env).stdout.decode()
+        assert "Reply" not in out and 'reply "person"' not in out, out
+        assert not out.rstrip().endswith('"not this".')
 
 
 def test_chat_still_failing_and_person(cli_env):

@@ -5,7 +5,12 @@ it opens. A click comes in as a Click and goes out as an Outcome (bot/core/outco
 rule about what a click may do lives here, once, for Slack, Teams, the sandbox and the CLI:
 - a case is touched only by clicks from its own platform and workspace;
 - each button counts once per message it is on (a database constraint: a double click, or
-  the same click delivered twice, changes nothing the second time);
+  the same click delivered twice, changes nothing the second time), and a click that changes
+  nothing comes back with why (Outcome.why) and who did it before, when (from the feedback
+  rows): no button is ever a silent no-op;
+- a topic picked from an answer without a case opens one, so the new answer's buttons work;
+- a request for a person carries what a person needs (bot/core/cases/escalations.py), and the
+  first to claim it has it;
 - "Still failing" a second time (ESCALATE_AFTER) hands the case to a person; before that it
   schedules one more check-in and offers related topics;
 - a snooze comes back in the user's own zone, an hour later or the next working morning;
@@ -19,16 +24,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from .cases.digest import Digest, build_digest, resolve_group
+from .cases import earlier
+from .cases.escalations import Escalation, get_escalation, open_escalation
+from .cases.escalations import claim as claim_escalation
 from .cases.followups import Followups
 from .nlu.answers import Answer, AnswerKind
 from .nlu.catalog import Catalog
 from .nlu.engine import Engine
-from .outcomes import Click, Outcome, Result, Where
+from .outcomes import Click, Outcome, Result, Where, Why
 from .schedule.timerules import BusinessHours, tomorrow_morning, zone
 from .storage.store import Store
 from .storage.tables import ESCALATED, RESOLVED, Case, utcnow
@@ -128,75 +137,189 @@ class Desk:
             key = "h_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
         return self.store.mark_once(click.platform, click.workspace, click.channel, key, what)
 
+    def _zone(self, case: Case | None) -> ZoneInfo:
+        return zone(case.user_tz if case else None, self.default_tz)
+
+    @property
+    def team_zone(self) -> ZoneInfo:
+        """The zone times are shown in to a team (an escalation post): DIGEST_TZ."""
+        return zone(None, self.default_tz)
+
+    def _unchanged(self, why: Why, case: Case | None = None, action: str = "", source: str | None = None) -> Outcome:
+        return earlier.unchanged(self.store, why, case, self._zone(case), action, source)
+
+    def _already_fixed(self, case: Case) -> Outcome:
+        return earlier.already_fixed(self.store, case, self._zone(case))
+
     def fixed(self, click: Click) -> Outcome:
-        """"Fixed it": the case is resolved (no more check-ins)."""
+        """"Fixed it": the case is resolved (no more check-ins). On an answer without a case (a
+        digest's "Show the fix") it is thanked for, once per message."""
+        if not click.case_id:
+            return Outcome(Result.DONE) if self._once(click, "fixed") else Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
         if self._case(click) is None:
-            return Outcome(Result.EXPIRED)
-        change = self.store.resolve(click.case_id, click.user, click.source)
+            return _expired()
+        change = self.store.resolve(click.case_id, click.user, click.source, click.user_name)
         if change.case is None:
-            return Outcome(Result.EXPIRED)
-        return Outcome(Result.DONE if change.changed else Result.ALREADY, change.case)
+            return _expired()
+        if not change.changed:
+            return self._already_fixed(change.case)
+        return Outcome(Result.DONE, change.case)
 
     def still_failing(self, click: Click) -> Outcome:
         """"Still failing": counted once per message. The ESCALATE_AFTER-th time the case goes to a
-        person (`escalate`); before that one more check-in is planned and related topics offered."""
+        person (`escalate`, with the escalation to post); before that one more check-in is
+        planned and related topics offered."""
+        if not click.case_id:
+            if not self._once(click, "still_failing"):
+                return Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
+            return Outcome(Result.DONE, related=self._related(click.intent))
         if self._case(click) is None:
-            return Outcome(Result.EXPIRED)
-        change = self.store.still_failing(click.case_id, click.user, click.source, self.escalate_after)
+            return _expired()
+        change = self.store.still_failing(click.case_id, click.user, click.source, self.escalate_after,
+                                          click.user_name)
         case = change.case
         if case is None:
-            return Outcome(Result.EXPIRED)
+            return _expired()
         if not change.changed:
-            return Outcome(Result.ALREADY, case)
+            if case.status == RESOLVED:
+                return self._already_fixed(case)
+            return self._unchanged(Why.ALREADY_FAILING, case, "still_failing", click.source)
         escalate = case.status == ESCALATED and case.failing_count == self.escalate_after
         if not escalate and self.followups is not None:
             self.followups.schedule(case.id, self.clock())  # ask once more later
         return Outcome(Result.DONE, case, escalate=escalate, related=self._related(case.intent),
-                       count=case.failing_count)
+                       count=case.failing_count, escalation=self._escalation(click, case) if escalate else None)
 
     def escalate(self, click: Click) -> Outcome:
-        """"Ask a person": the case (or, on an answer without one, the message) goes to a person once."""
-        if click.case_id:
-            if self._case(click) is None:
-                return Outcome(Result.EXPIRED)
-            change = self.store.escalate(click.case_id, click.user, click.source)
-            if change.case is None:
-                return Outcome(Result.EXPIRED)
-            if not change.changed:
-                return Outcome(Result.ALREADY, change.case)
-            return Outcome(Result.DONE, change.case, escalate=True)
-        if not self._once(click, "escalate"):
-            return Outcome(Result.ALREADY)
-        return Outcome(Result.DONE, escalate=True)
+        """"Ask a person": the case goes to a person once, with what it needs to be picked up.
+        The "yes" of the "talk to a person" answer, which has no case of its own, takes the case
+        the person was working on: the one in this thread, or in a one-to-one chat their latest
+        open one. Anything else without a case goes once per message, as it stands."""
+        case_id = click.case_id
+        if not case_id and click.intent == "escalate":
+            context = (self.store.case_in_thread(click.platform, click.workspace, click.channel, click.thread)
+                       or (self.store.latest_case_in(click.platform, click.workspace, click.channel, click.user)
+                           if click.private else None))
+            case_id = context.id if context is not None else ""
+            click = replace(click, case_id=case_id)
+        if not case_id:
+            if not self._once(click, "escalate"):
+                return Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
+            return Outcome(Result.DONE, escalate=True, escalation=self._escalation(click, None))
+        if self._case(click) is None:
+            return _expired()
+        change = self.store.escalate(click.case_id, click.user, click.source, click.user_name)
+        if change.case is None:
+            return _expired()
+        if not change.changed:
+            if change.case.status == RESOLVED:
+                return self._already_fixed(change.case)
+            return self._already_escalated(change.case)
+        return Outcome(Result.DONE, change.case, escalate=True, escalation=self._escalation(click, change.case))
+
+    def _already_escalated(self, case: Case) -> Outcome:
+        return earlier.already_escalated(self.store, case, self._zone(case))
+
+    def _escalation(self, click: Click, case: Case | None) -> Escalation:
+        return open_escalation(self.store, platform=click.platform, workspace=click.workspace, case=case,
+                               asker=click.user, asker_name=click.user_name, channel=click.channel,
+                               thread=click.thread, source=click.source, private=click.private, now=self.clock())
+
+    def claim(self, click: Click) -> Outcome:
+        """"Claim" on an escalation post: the first person to click has the case (the asker is
+        told who), everyone after them is told who has it and since when."""
+        asked = get_escalation(self.store, click.escalation) if click.escalation else None
+        if asked is None or asked.platform != click.platform or asked.workspace != click.workspace:
+            return _expired()
+        case = self.store.get_case(asked.case_id) if asked.case_id else None
+        if not claim_escalation(self.store, asked.id, click.user, click.user_name, self.clock()):
+            taken = get_escalation(self.store, asked.id) or asked
+            return Outcome(Result.ALREADY, case, why=Why.ALREADY_CLAIMED, zone=self._zone(case),
+                           by=taken.claimed_by or "", by_name=taken.claimed_by_name or "", at=taken.claimed_at,
+                           escalation=taken)
+        if case is not None:
+            self.store.claimed(case.id, click.user, click.source, click.user_name)
+        return Outcome(Result.DONE, case, zone=self._zone(case), escalation=get_escalation(self.store, asked.id))
+
+    def decline(self, click: Click) -> Outcome:
+        """"No, thanks" on the "talk to a person?" question: nobody is asked (said once per message)."""
+        return Outcome(Result.DONE) if self._once(click, "decline") else Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
 
     def not_this(self, click: Click) -> Outcome:
-        """"Not this": the problems to pick from instead."""
-        if click.case_id and self._case(click) is None:
-            return Outcome(Result.EXPIRED)
-        return Outcome(Result.DONE, choices=tuple(i.id for i in self.catalog.problems))
+        """"Not this": the problems to pick from instead, without the diagnosis it replaces: the
+        model's ranking for the question first, then the rest alphabetically. Once per message
+        (kept with the case as something tried)."""
+        case = None
+        if click.case_id:
+            case = self._case(click)
+            if case is None:
+                return _expired()
+            if not self.store.not_this(case.id, click.user, click.source, click.user_name).changed:
+                return self._unchanged(Why.ALREADY_ASKED, case, "not_this", click.source)
+        elif not self._once(click, "not_this"):
+            return Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
+        current = case.intent if case is not None else click.intent
+        choices, ranked = self.choices_instead(current, case.question if case is not None else "")
+        return Outcome(Result.DONE, case, choices=choices, ranked=ranked,
+                       replaces=current if current in self.catalog else "")
+
+    def choices_instead(self, current: str, question: str | None) -> tuple[tuple[str, ...], int]:
+        """Every problem but `current`: the model's ranking for `question` first (its diagnosis,
+        findings and alternatives), then the rest by title; and how many are ranked."""
+        problems = {i.id for i in self.catalog.problems} - {current}
+        ranked: list[str] = []
+        if question:
+            answer = self.engine.diagnose(question)
+            for intent in [answer.intent, *(f.intent for f in answer.findings), *(a.intent for a in answer.alternatives)]:
+                if intent in problems and intent not in ranked:
+                    ranked.append(intent)
+        rest = sorted(problems - set(ranked), key=lambda i: self.catalog.title(i).casefold())
+        return tuple(ranked + rest), len(ranked)
 
     def choose(self, click: Click, text: str = "") -> Outcome:
         """A topic picked ("This one", "Show fix", the "Not this" menu): its answer, with the
         specifics of the question. With a case the case takes the intent and the choice is kept
-        as a correction for training; each intent counts once per message."""
+        as a correction for training; each intent counts once per message. Picked from an answer
+        without a case (the closest topics of a question not recognised), it opens one, so the
+        new answer's buttons work: written once the answer is posted (answer_posted)."""
         if click.intent not in self.catalog:
-            return Outcome(Result.INVALID)
+            return Outcome(Result.INVALID, why=Why.INVALID)
         if click.case_id:
             if self._case(click) is None:
-                return Outcome(Result.EXPIRED)
-            change = self.store.reclassify(click.case_id, click.intent, click.user, click.source)
+                return _expired()
+            change = self.store.reclassify(click.case_id, click.intent, click.user, click.source, click.user_name)
             if change.case is None:
-                return Outcome(Result.EXPIRED)
+                return _expired()
             if not change.changed:
-                return Outcome(Result.ALREADY, change.case)
+                return self._unchanged(Why.ALREADY_CHOSEN, change.case, f"chose:{click.intent}", click.source)
             question = text or change.case.question or ""
             return Outcome(Result.DONE, change.case, answer=self.engine.answer_for(click.intent, question))
         if not self._once(click, f"choose:{click.intent}"):
-            return Outcome(Result.ALREADY)
-        return Outcome(Result.DONE, answer=self.engine.answer_for(click.intent, text))
+            return Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
+        answer = self.engine.answer_for(click.intent, text)
+        if answer.kind not in TRACKED:
+            return Outcome(Result.DONE, answer=answer)
+        where = Where(click.platform, click.workspace, click.channel, click.thread, click.source, click.user)
+        [planned] = self.plan_cases([(text, where)], [answer])
+        return Outcome(Result.DONE, planned.case, answer=answer, opened=planned.case is not None)
+
+    def answer_posted(self, outcome: Outcome, ref: str, click: Click | None = None) -> None:
+        """A click's answer is now the message `ref`: a case it opened is written (with its first
+        check-in, and the choice that opened it), a case it re-answered points at it."""
+        case = outcome.case
+        if case is None or not ref:
+            return
+        if not outcome.opened:
+            self.reply_posted(case.id, ref)
+            return
+        self.store.answered([(case, ref)], [], self.followup_due())
+        if click is not None:
+            self.store.reclassify(case.id, case.intent, click.user, click.source, click.user_name)
 
     def help(self, click: Click) -> Outcome:
-        """"What can you do?"."""
+        """"What can you do?": once per message."""
+        if not self._once(click, "help"):
+            return Outcome(Result.ALREADY, why=Why.ALREADY_DONE)
         return Outcome(Result.DONE, answer=self.engine.answer_for("help"))
 
     # -- clicks on a check-in ---------------------------------------------------------------------
@@ -206,21 +329,23 @@ class Desk:
         working morning (`"tomorrow"`), in the zone the platform reports (`tz`), else the one
         the case knows, else DIGEST_TZ. Once per check-in message."""
         if until not in SNOOZES:
-            return Outcome(Result.INVALID)
+            return Outcome(Result.INVALID, why=Why.INVALID)
         case = self._case(click)
         if case is None:
-            return Outcome(Result.EXPIRED)
-        if case.status == RESOLVED or self.followups is None:
-            return Outcome(Result.ALREADY, case)
-        if not self.store.snoozed(case.id, click.user, click.source).changed:
-            return Outcome(Result.ALREADY, case)
+            return _expired()
+        if case.status == RESOLVED:
+            return self._already_fixed(case)
+        if self.followups is None:
+            return Outcome(Result.UNAVAILABLE, case, why=Why.NO_CHECKINS_LEFT)
+        if not self.store.snoozed(case.id, click.user, click.source, click.user_name).changed:
+            return self._unchanged(Why.ALREADY_SNOOZED, case, "snooze", click.source)
         if tz and tz != case.user_tz:
             self.store.set_user_tz(case.id, tz)
         where = zone(tz or case.user_tz, self.default_tz)
         now = self.clock()
         when = now + timedelta(hours=1) if until == "hour" else tomorrow_morning(now, where, self.hours)
         if self.followups.snooze_until(case.id, when) is None:
-            return Outcome(Result.UNAVAILABLE, case)  # no check-ins left for this case
+            return Outcome(Result.UNAVAILABLE, case, why=Why.NO_CHECKINS_LEFT, zone=where)
         return Outcome(Result.DONE, case, until=when, zone=where)
 
     # -- clicks on the digest ------------------------------------------------------------------------
@@ -279,4 +404,8 @@ class Desk:
 
     def _related(self, intent: str) -> tuple[str, ...]:
         return self.catalog[intent].related[:RELATED_SHOWN] if intent in self.catalog else ()
+
+
+def _expired() -> Outcome:
+    return Outcome(Result.EXPIRED, why=Why.EXPIRED)
 

@@ -25,7 +25,7 @@ import json
 import logging
 import secrets
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -86,9 +86,15 @@ class Sandbox:
         self.settings = sandbox_settings(settings, token=token, signing_secret=signing_secret,
                                          api_base_url=(self.origin or "http://127.0.0.1:0") + API_PATH)
         self.services: Any = None
+        self.restored = timedelta(0)  # how far ahead a previous run had moved the clock
 
     def mount(self, app: web.Application, services: Any) -> None:
         self.services = services
+        restored = self.restored = self.clock.keep_in(services.store)
+        if restored:
+            hours = restored.total_seconds() / 3600
+            print(f"Sandbox clock: {hours:g} hours ahead of real time, as the last run left it "
+                  f"(now {self.now()}); delete the database to start from real time", flush=True)
         app[SANDBOX_KEY] = self
         r = app.router
         r.add_get("/", self.page)
@@ -154,8 +160,10 @@ class Sandbox:
         return response
 
     def _snapshot(self) -> dict[str, Any]:
-        return self.workspace.snapshot({"now": self.now(), "tz": self.tz,
-                                        "sample": "/sandbox/static/" + SAMPLE.name})
+        extra: dict[str, Any] = {"now": self.now(), "tz": self.tz, "sample": "/sandbox/static/" + SAMPLE.name}
+        if self.restored:
+            extra["clock_restored"] = f"{self.restored.total_seconds() / 3600:g} hours ahead of real time"
+        return self.workspace.snapshot(extra)
 
     # -- what the person does ------------------------------------------------------------------
 
@@ -216,7 +224,7 @@ class Sandbox:
         step = body.get("step")
         if step not in (*STEPS, "morning"):
             raise web.HTTPBadRequest(text=f"step must be one of {', '.join([*STEPS, 'morning'])}")
-        self.clock.advance(step, self.tz)
+        await asyncio.to_thread(self.clock.advance, step, self.tz)  # kept in the database
         self.workspace.publish("clock", {"now": self.now()})
         done = await self.services.clockwork.tick()   # what the scheduler would do at this time
         return web.json_response({"ok": True, "now": self.now(), **done})

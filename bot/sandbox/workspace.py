@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from ..core.replies.moments import stamp
 from ..core.schedule.timerules import zone
 
 TEAM = "T0SANDBOX"
@@ -86,8 +87,9 @@ class Workspace:
         return f"{int(self.clock().timestamp())}.{next(self._tick) % 1_000_000:06d}"
 
     def label(self, moment: datetime) -> str:
-        """How the page shows a time: weekday and clock time in the workspace's zone."""
-        return f"{moment.astimezone(zone(self.tz_name)):%a %d %b %H:%M}"
+        """How the page shows a time ("Mon 2 Mar 14:05", in the workspace's zone): the one
+        timestamp format of every note (bot/core/replies/moments.py)."""
+        return stamp(moment, zone(self.tz_name))
 
     def _with_block_ids(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Slack gives every block without one a block_id; clicks and updates carry them back."""

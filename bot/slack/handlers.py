@@ -89,6 +89,8 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
     app.action("syncmedic_still_failing")(clicked(buttons.still_failing))
     app.action("syncmedic_not_this")(clicked(buttons.not_this))
     app.action("syncmedic_escalate")(clicked(buttons.escalate))
+    app.action("syncmedic_decline")(clicked(buttons.decline))
+    app.action("syncmedic_claim")(clicked(buttons.claim))
     app.action("syncmedic_help")(clicked(buttons.help))
     app.action("syncmedic_pick_intent")(clicked(buttons.choose))
     app.action(re.compile(r"^syncmedic_choose_\d{1,2}$"))(clicked(buttons.choose))

@@ -148,12 +148,15 @@ class Clicked:
     user: str
     channel: str
     message_ts: str
-    thread: str
+    thread: str                 # where answers to the click go: the message's thread, or under it
     blocks: list[dict[str, Any]]
     value: dict[str, str]       # the case and intent the button carries
     raw_value: str = ""         # the button's value as sent (digest buttons carry a bare intent)
     ephemeral: bool = False     # a private answer (slash command outside the bot's channels)
     response_url: str = ""
+    user_name: str = ""
+    text: str = ""              # the clicked message's notification text
+    ours: bool = True           # the value is one our buttons carry (not forged, not garbled)
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> "Clicked":
@@ -162,22 +165,30 @@ class Clicked:
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
         message_ts = container.get("message_ts") or message.get("ts", "")
-        in_dm = channel.startswith("D")
-        thread = message.get("thread_ts") or ("" if in_dm else message_ts)
+        # In a channel and in a DM alike, the answer to a click goes in the thread of the clicked
+        # message (its own thread, or one under it): next to it, not at the bottom of the DM.
+        thread = message.get("thread_ts") or message_ts
         raw = action.get("value") if isinstance(action.get("value"), str) else ""
         value = action_value(raw)
+        ours = "case_id" in value or "escalation" in value
         if action.get("type") == "static_select":
             value = {"intent": str((action.get("selected_option") or {}).get("value", "")),
                      "case_id": str(action.get("block_id") or "").partition(":")[2]}
-        return cls(team=(body.get("team") or {}).get("id", ""), user=(body.get("user") or {}).get("id", ""),
+            ours = True
+        user = body.get("user") or {}
+        return cls(team=(body.get("team") or {}).get("id", ""), user=user.get("id", ""),
                    channel=channel, message_ts=message_ts, thread=thread, blocks=message.get("blocks") or [],
                    value=value, raw_value=raw, ephemeral=bool(container.get("is_ephemeral")),
-                   response_url=body.get("response_url") or "")
+                   response_url=body.get("response_url") or "",
+                   user_name=str(user.get("name") or user.get("username") or "")[:200],
+                   text=str(message.get("text") or ""), ours=ours)
 
     def click(self, intent: str | None = None) -> Click:
         """The click for the Desk (`intent` overrides the button's, for buttons that carry a bare one)."""
         return Click("slack", self.team, self.channel, self.user, self.message_ts, self.value.get("case_id", ""),
-                     self.value.get("intent", "") if intent is None else intent)
+                     self.value.get("intent", "") if intent is None else intent, user_name=self.user_name,
+                     thread=self.thread, private=self.channel.startswith("D"),
+                     escalation=self.value.get("escalation", ""))
 
 
 def metadata(case_id: str | None, answer: Answer) -> dict[str, Any]:
@@ -186,14 +197,15 @@ def metadata(case_id: str | None, answer: Answer) -> dict[str, Any]:
 
 
 def action_value(raw: str | None) -> dict[str, str]:
-    """The JSON our buttons carry ({case_id, intent}); anything else reads as empty."""
+    """The JSON our buttons carry ({case_id, intent}, or {escalation, case_id} on a Claim);
+    anything else reads as empty."""
     try:
         data = json.loads(raw or "")
     except (TypeError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: str(v) for k, v in data.items() if k in ("case_id", "intent") and isinstance(v, str)}
+    return {k: str(v) for k, v in data.items() if k in ("case_id", "intent", "escalation") and isinstance(v, str)}
 
 
 def safe_user_mention(user_id: str) -> str:

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import html
 import re
+from urllib.parse import quote, urlencode
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,7 +215,8 @@ class Action:
         """The click for the Desk: on the card `reply_to`, in this tenant and conversation."""
         conv = self.incoming.conversation
         return Click("teams", conv.tenant, conv.key, self.incoming.user, self.incoming.reply_to, self.case_id,
-                     self.intent)
+                     self.intent, user_name=self.incoming.user_name, thread=self.incoming.thread,
+                     private=self.incoming.personal, escalation=self.data.get("escalation", ""))
 
 
 def read_action(activity: dict[str, Any]) -> Action | None:
@@ -224,7 +226,8 @@ def read_action(activity: dict[str, Any]) -> Action | None:
     if not isinstance(action, dict) or action.get("type") != "Action.Execute":
         return None
     raw = action.get("data") if isinstance(action.get("data"), dict) else {}
-    data = {k: str(v)[:ID_CHARS] for k, v in raw.items() if k in ("case_id", "intent") and isinstance(v, str)}
+    data = {k: str(v)[:ID_CHARS] for k, v in raw.items()
+            if k in ("case_id", "intent", "escalation") and isinstance(v, str)}
     return Action(str(action.get("verb") or ""), data, read_activity(activity))
 
 
@@ -294,6 +297,36 @@ def settled(card: dict[str, Any], note: str) -> dict[str, Any]:
     card = without_actions(card)
     card["body"].append({"type": "TextBlock", "text": note, "wrap": True, "weight": "Bolder", "separator": True})
     return card
+
+
+def noted(card: dict[str, Any], note: str, first: bool = False) -> dict[str, Any]:
+    """The card with its buttons, and a line saying what the last click did (at the end, or
+    `first`: at the top, above an answer that replaced the clicked card)."""
+    card = copy.deepcopy(card)
+    line = {"type": "TextBlock", "text": note, "wrap": True, "weight": "Bolder", "separator": not first}
+    card["body"] = [line, *card.get("body", [])] if first else [*card.get("body", []), line]
+    return card
+
+
+def extended(card: dict[str, Any], panel: dict[str, Any]) -> dict[str, Any]:
+    """`card` with another card's body and buttons under it (what to try next, a picker), so
+    the answer to a click appears on the card clicked. The panel's buttons sit in its own
+    ActionSet; the card's own buttons stay at the bottom."""
+    card = copy.deepcopy(card)
+    items = list(panel.get("body", []))
+    if panel.get("actions"):
+        items.append({"type": "ActionSet", "actions": list(panel["actions"])})
+    card["body"] = [*card.get("body", []), {"type": "Container", "separator": True, "items": items}]
+    return card
+
+
+def message_link(conv: Conversation, thread: str) -> str:
+    """A link to a channel thread that anyone in the team can open; "" for chats (a personal or
+    group chat cannot be opened by someone outside it) and for thread ids we had to shorten."""
+    if conv.kind != "channel" or not thread or thread.startswith("h_"):
+        return ""
+    query = urlencode({"tenantId": conv.tenant, "parentMessageId": thread})
+    return f"https://teams.microsoft.com/l/message/{quote(conv.id, safe='')}/{quote(thread, safe='')}?{query}"
 
 
 def note_card(text: str, actions: list[dict[str, Any]] | None = None,

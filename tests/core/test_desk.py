@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.core.cases.followups import PENDING, Followups
 from bot.core.desk import Desk
-from bot.core.outcomes import Click, Result, Where
+from bot.core.outcomes import Click, Result, Where, Why
 from bot.core.schedule.timerules import BusinessHours
 from bot.core.storage.store import Store
 from bot.core.storage.tables import ESCALATED, OPEN, RESOLVED, CorrectionRow, FeedbackRow, FollowupRow, SyncErrorRow
@@ -47,8 +47,8 @@ def open_case(desk: Desk, text: str = BILL, platform: str = "slack", workspace: 
 
 
 def click(case_id: str = "", intent: str = "", source: str = "2.0", user: str = "U1", platform: str = "slack",
-          workspace: str = "T1") -> Click:
-    return Click(platform, workspace, "C1", user, source, case_id, intent)
+          workspace: str = "T1", **more) -> Click:
+    return Click(platform, workspace, "C1", user, source, case_id, intent, **more)
 
 
 def feedback(store: Store, case_id: str) -> list[str]:
@@ -69,7 +69,8 @@ def pending_checkins(store: Store, case_id: str) -> list[datetime]:
 def test_a_click_from_another_workspace_or_platform_touches_nothing(desk, verb):
     case_id = open_case(desk)
     for stranger in (click(case_id, "period_closed", workspace="T2"), click(case_id, "period_closed", platform="teams")):
-        assert getattr(desk, verb)(stranger).result is Result.EXPIRED
+        outcome = getattr(desk, verb)(stranger)
+        assert (outcome.result, outcome.why) == (Result.EXPIRED, Why.EXPIRED)
     assert desk.store.get_case(case_id).status == OPEN
     assert feedback(desk.store, case_id) == []
 
@@ -90,6 +91,30 @@ def test_fixed_resolves_once_per_message(desk):
     assert feedback(desk.store, case_id) == ["fixed"]
 
 
+def test_a_fixed_case_says_who_fixed_it_and_when(desk, clock):
+    case_id = open_case(desk)
+    desk.fixed(click(case_id, user="U0ANA", user_name="Ana Ruiz"))
+    clock.now += timedelta(minutes=30)
+    for again in (desk.fixed(click(case_id, user="U0BOB", source="3.0")),
+                  desk.still_failing(click(case_id, user="U0BOB", source="3.0")),
+                  desk.snooze(click(case_id, user="U0BOB", source="4.0"), "hour")):
+        assert again.result is Result.ALREADY and again.why is Why.ALREADY_FIXED
+        assert (again.by, again.by_name, again.at) == ("U0ANA", "Ana Ruiz", NOW)
+
+
+def test_a_case_resolved_from_the_digest_says_when(desk, clock):
+    case_id = open_case(desk)
+    desk.resolve_group(click(intent="bill_not_exported"))
+    again = desk.fixed(click(case_id))
+    assert (again.why, again.by, again.at) == (Why.ALREADY_FIXED, "", NOW)
+
+
+def test_fixed_on_an_answer_without_a_case_is_thanked_for_once(desk):
+    assert desk.fixed(click(source="7.0")).result is Result.DONE
+    again = desk.fixed(click(source="7.0"))
+    assert (again.result, again.why) == (Result.ALREADY, Why.ALREADY_DONE)
+
+
 # -- Still failing ------------------------------------------------------------------------------------
 
 def test_still_failing_offers_related_topics_and_asks_again_later(desk, clock):
@@ -103,12 +128,20 @@ def test_still_failing_offers_related_topics_and_asks_again_later(desk, clock):
 def test_still_failing_counts_once_per_message_and_escalates_the_second_time(desk):
     case_id = open_case(desk)
     assert desk.still_failing(click(case_id, source="2.0")).result is Result.DONE
-    assert desk.still_failing(click(case_id, source="2.0")).result is Result.ALREADY
+    again = desk.still_failing(click(case_id, source="2.0", user="U2"))
+    assert (again.result, again.why, again.by, again.at) == (Result.ALREADY, Why.ALREADY_FAILING, "U1", NOW)
     second = desk.still_failing(click(case_id, source="5.0"))  # from the check-in
     assert second.result is Result.DONE and second.escalate and second.count == 2
     assert second.case.status == ESCALATED
+    assert second.escalation.case_id == case_id and second.escalation.intent == "bill_not_exported"
     third = desk.still_failing(click(case_id, source="6.0"))
     assert third.result is Result.DONE and not third.escalate  # handed over once
+
+
+def test_still_failing_on_an_answer_without_a_case_offers_what_next_once(desk):
+    first = desk.still_failing(click(intent="bill_not_exported", source="7.0"))
+    assert first.result is Result.DONE and first.related == desk.catalog["bill_not_exported"].related[:3]
+    assert desk.still_failing(click(intent="bill_not_exported", source="7.0")).why is Why.ALREADY_DONE
 
 
 # -- Ask a person -----------------------------------------------------------------------------------
@@ -117,26 +150,109 @@ def test_escalate_a_case_once(desk):
     case_id = open_case(desk)
     first = desk.escalate(click(case_id))
     assert first.result is Result.DONE and first.escalate and first.case.status == ESCALATED
-    assert desk.escalate(click(case_id, source="9.0")).result is Result.ALREADY
+    again = desk.escalate(click(case_id, source="9.0", user="U2"))
+    assert (again.result, again.why, again.by, again.at) == (Result.ALREADY, Why.ALREADY_ESCALATED, "U1", NOW)
 
 
-def test_escalate_without_a_case_once_per_message(desk):
-    assert desk.escalate(click(source="7.0")).escalate
-    assert desk.escalate(click(source="7.0")).result is Result.ALREADY
-    assert desk.escalate(click(source="8.0")).result is Result.DONE
-    long_teams_id = "1:" + "x" * 120  # Teams activity ids can be longer than the column
-    assert desk.escalate(click(source=long_teams_id, platform="teams")).result is Result.DONE
-    assert desk.escalate(click(source=long_teams_id, platform="teams")).result is Result.ALREADY
+def test_an_escalation_carries_what_a_person_needs(desk, clock):
+    pasted = BILL + "\n\n\n\nSync history: Bill BILL-7731, Error   "
+    case_id = open_case(desk, pasted)
+    desk.not_this(click(case_id, source="2.0", user_name="Ana Ruiz"))
+    clock.now += timedelta(minutes=5)
+    desk.still_failing(click(case_id, source="3.0", user_name="Ana Ruiz"))
+    outcome = desk.escalate(click(case_id, source="4.0", user_name="Ana Ruiz", thread="1.0", private=True))
+    e = outcome.escalation
+    assert (e.case_id, e.asker, e.asker_name, e.channel, e.thread, e.private) == (
+        case_id, "U1", "Ana Ruiz", "C1", "1.0", True)
+    assert e.question == BILL + "\n\nSync history: Bill BILL-7731, Error"  # trimmed
+    assert e.intent == "bill_not_exported" and e.confidence > 0.9
+    assert [(t.action, t.user_name, t.at) for t in e.tried] == [
+        ("not_this", "Ana Ruiz", NOW), ("still_failing", "Ana Ruiz", NOW + timedelta(minutes=5))]
+
+
+def test_an_escalation_of_a_long_paste_is_trimmed(desk):
+    from bot.core.cases.escalations import QUESTION_LINES, QUESTION_SHOWN
+
+    lines = "\n".join(f"{BILL} line {n}" for n in range(200))
+    e = desk.escalate(click(open_case(desk, lines))).escalation
+    assert len(e.question) <= QUESTION_SHOWN + 1 and e.question.count("\n") < QUESTION_LINES
+    assert e.question.endswith("\u2026")
+
+
+def test_an_escalation_of_something_not_recognised_says_so(desk):
+    e = desk.escalate(click(intent="out_of_scope", source="7.0")).escalation
+    assert (e.case_id, e.intent, e.question, e.tried) == (None, "", "", ())
+
+
+def test_yes_to_talk_to_a_person_escalates_the_case_being_worked_on(desk, clock):
+    case_id = open_case(desk)  # asked in thread 1.0 of C1
+    outcome = desk.escalate(click(intent="escalate", source="8.0", thread="1.0"))
+    assert outcome.result is Result.DONE and outcome.case.id == case_id and outcome.escalation.case_id == case_id
+    # In a one-to-one chat (questions unthreaded): the person's latest open case there.
+    clock.now += timedelta(minutes=1)
+    other = open_case(desk, "Reference number is not unique", workspace="T1")
+    dm = desk.escalate(click(intent="escalate", source="9.0", private=True))
+    assert dm.case.id == other
+    # Nothing being worked on: it goes as it stands, once.
+    lonely = desk.escalate(click(intent="escalate", source="9.5", workspace="T9"))
+    assert lonely.result is Result.DONE and lonely.escalation.case_id is None
+
+
+def test_the_first_to_claim_an_escalation_has_it(desk, clock):
+    case_id = open_case(desk)
+    escalation = desk.escalate(click(case_id)).escalation
+    clock.now += timedelta(minutes=3)
+    claimed = desk.claim(click(escalation=escalation.id, user="U0BOB", user_name="Bob", source="50.0"))
+    assert claimed.result is Result.DONE and claimed.escalation.claimed_by == "U0BOB"
+    assert (claimed.escalation.channel, claimed.escalation.asker) == ("C1", "U1")  # where to tell the asker
+    assert feedback(desk.store, case_id)[-1] == "claim"
+    late = desk.claim(click(escalation=escalation.id, user="U0CAT", source="50.0"))
+    assert (late.result, late.why, late.by, late.by_name, late.at) == (
+        Result.ALREADY, Why.ALREADY_CLAIMED, "U0BOB", "Bob", NOW + timedelta(minutes=3))
+    # Asking again once it is claimed names who has it.
+    again = desk.escalate(click(case_id, source="9.0"))
+    assert (again.why, again.by) == (Why.ALREADY_CLAIMED, "U0BOB")
+
+
+def test_a_claim_from_another_workspace_or_for_nothing_has_expired(desk):
+    escalation = desk.escalate(click(open_case(desk))).escalation
+    assert desk.claim(click(escalation=escalation.id, workspace="T2")).why is Why.EXPIRED
+    assert desk.claim(click(escalation="no-such-escalation")).why is Why.EXPIRED
+
+
+def test_no_thanks_to_talk_to_a_person_is_said_once(desk):
+    assert desk.decline(click(source="8.0")).result is Result.DONE
+    assert desk.decline(click(source="8.0")).why is Why.ALREADY_DONE
 
 
 # -- Not this and choosing --------------------------------------------------------------------------
 
-def test_not_this_offers_every_problem(desk):
+def test_not_this_offers_the_other_problems_most_likely_first(desk):
     case_id = open_case(desk)
     outcome = desk.not_this(click(case_id))
-    assert outcome.result is Result.DONE
-    assert outcome.choices == tuple(i.id for i in desk.catalog.problems)
-    assert desk.not_this(click()).choices == outcome.choices  # "None of these" on an answer without a case
+    assert outcome.result is Result.DONE and outcome.replaces == "bill_not_exported"
+    problems = {i.id for i in desk.catalog.problems}
+    assert set(outcome.choices) == problems - {"bill_not_exported"} and len(outcome.choices) == len(problems) - 1
+    ranking = desk.answer(BILL).alternatives
+    expected = [a.intent for a in ranking if a.intent in problems and a.intent != "bill_not_exported"]
+    assert expected and list(outcome.choices[:outcome.ranked]) == expected
+    rest = [desk.catalog.title(i).casefold() for i in outcome.choices[outcome.ranked:]]
+    assert rest == sorted(rest)
+
+
+def test_not_this_counts_once_per_message_and_says_who_asked(desk):
+    case_id = open_case(desk)
+    desk.not_this(click(case_id, user_name="Ana Ruiz"))
+    again = desk.not_this(click(case_id, user="U2"))
+    assert (again.result, again.why, again.by_name, again.at) == (Result.ALREADY, Why.ALREADY_ASKED, "Ana Ruiz", NOW)
+    assert feedback(desk.store, case_id) == ["not_this"]
+
+
+def test_not_this_without_a_case_leaves_out_the_answer_it_is_on(desk):
+    outcome = desk.not_this(click(intent="period_closed", source="7.0"))
+    assert "period_closed" not in outcome.choices and outcome.ranked == 0 and outcome.replaces == "period_closed"
+    titles = [desk.catalog.title(i).casefold() for i in outcome.choices]
+    assert titles == sorted(titles)
 
 
 def test_choose_takes_the_intent_keeps_the_correction_and_answers_with_the_questions_specifics(desk):
@@ -150,10 +266,26 @@ def test_choose_takes_the_intent_keeps_the_correction_and_answers_with_the_quest
     assert desk.choose(click(case_id, "duplicate_name")).result is Result.ALREADY
 
 
-def test_choose_without_a_case_answers_each_topic_once_per_message(desk):
-    assert desk.choose(click(intent="period_closed", source="4.0")).answer.intent == "period_closed"
-    assert desk.choose(click(intent="period_closed", source="4.0")).result is Result.ALREADY
+def test_choose_without_a_case_opens_one_once_its_answer_is_posted(desk, clock):
+    pick = click(intent="period_closed", source="4.0", thread="1.0", user_name="Ana Ruiz")
+    outcome = desk.choose(pick)
+    assert outcome.answer.intent == "period_closed" and outcome.opened
+    assert desk.store.get_case(outcome.case.id) is None  # not before its answer is out
+    desk.answer_posted(outcome, "4.5", pick)
+    case = desk.store.get_case(outcome.case.id)
+    assert (case.intent, case.thread, case.reply_ref, case.status) == ("period_closed", "1.0", "4.5", OPEN)
+    assert pending_checkins(desk.store, case.id) == [clock.now + timedelta(hours=4)]
+    assert feedback(desk.store, case.id) == ["chose:period_closed"]
+    assert desk.fixed(click(case.id, source="4.5")).result is Result.DONE  # its buttons work
+    assert desk.choose(click(intent="period_closed", source="4.0")).why is Why.ALREADY_DONE
     assert desk.choose(click(intent="duplicate_name", source="4.0")).result is Result.DONE
+
+
+def test_choosing_the_same_topic_twice_says_who_chose_it(desk):
+    case_id = open_case(desk)
+    desk.choose(click(case_id, "duplicate_name", user_name="Ana Ruiz"))
+    again = desk.choose(click(case_id, "duplicate_name", user="U2"))
+    assert (again.why, again.by_name) == (Why.ALREADY_CHOSEN, "Ana Ruiz")
 
 
 def test_choose_an_unknown_intent_is_invalid(desk):
@@ -162,9 +294,10 @@ def test_choose_an_unknown_intent_is_invalid(desk):
     assert desk.store.get_case(case_id).intent == "bill_not_exported"
 
 
-def test_help_answers_with_the_help_text(desk):
+def test_help_answers_with_the_help_text_once_per_message(desk):
     outcome = desk.help(click())
     assert outcome.result is Result.DONE and outcome.answer.intent == "help"
+    assert desk.help(click()).why is Why.ALREADY_DONE
 
 
 # -- Snooze --------------------------------------------------------------------------------------------
@@ -176,7 +309,17 @@ def test_snooze_an_hour_once_per_check_in(desk, clock):
     assert outcome.zone.key == "America/New_York"
     assert pending_checkins(desk.store, case_id) == [outcome.until]
     assert desk.store.get_case(case_id).user_tz == "America/New_York"  # remembered for later check-ins
-    assert desk.snooze(click(case_id, source="5.0"), "tomorrow").result is Result.ALREADY
+    again = desk.snooze(click(case_id, source="5.0"), "tomorrow")
+    assert (again.result, again.why, again.by, again.at) == (Result.ALREADY, Why.ALREADY_SNOOZED, "U1", NOW)
+    assert again.zone.key == "America/New_York"  # `at` is shown in the person's zone
+
+
+def test_snooze_with_no_check_ins_left_says_so(desk):
+    case_id = open_case(desk)
+    with desk.store.session() as s:  # FOLLOWUP_MAX (3) check-ins sent already
+        s.add_all([FollowupRow(case_id=case_id, due_at=NOW, status="sent") for _ in range(3)])
+    outcome = desk.snooze(click(case_id, source="5.0"), "hour")
+    assert (outcome.result, outcome.why) == (Result.UNAVAILABLE, Why.NO_CHECKINS_LEFT)
 
 
 def test_snooze_until_the_next_working_morning_in_the_users_zone(desk, clock):

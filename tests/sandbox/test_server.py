@@ -100,9 +100,10 @@ async def serve(tmp_path: Path, core) -> AsyncIterator[Any]:
     stores: list[Store] = []
     session = ClientSession()
 
-    async def start(sandbox: bool = True) -> Running:
+    async def start(sandbox: bool = True, database: str = "") -> Running:
+        database = database or f"db{len(stores)}.sqlite"
         settings = Settings.from_env({"SYNCMEDIC_DATA_DIR": str(tmp_path / "data"), "PORT": "0",
-                                      "DATABASE_URL": f"sqlite:///{tmp_path / f'db{len(stores)}.sqlite'}"})
+                                      "DATABASE_URL": f"sqlite:///{tmp_path / database}"})
         store = Store.from_url(settings.database_url)
         stores.append(store)
         app = create_app(settings, core, store, background=False, sandbox=sandbox)
@@ -173,7 +174,11 @@ async def test_the_controls(serve) -> None:
     assert status == 200 and moved["ok"] and moved["checkins"] == 0
     assert bot.sandbox.clock.offset.total_seconds() == pytest.approx(4 * 3600, abs=1)
     status, imported = await bot.post("/sandbox/import-sample")
-    assert imported["report"]["errors_tracked"] == 13 and imported["report"]["problems_total"] == 0
+    report = imported["report"]
+    assert report["errors_tracked"] == 13 and report["problems_total"] == 0
+    # Every row read is in exactly one bucket (the page's toast lists them all, so they add up).
+    buckets = ("errors_tracked", "updated", "unchanged", "reopened", "resolved", "skipped", "problems_total")
+    assert sum(report[b] for b in buckets) == report["rows_read"] == 17
     status, posted = await bot.post("/sandbox/digest")
     assert posted == {"ok": True, "total": 12, "groups": 10}
     # The last one: moving the clock may also have brought the daily digest, depending on the hour.
@@ -184,6 +189,22 @@ async def test_the_controls(serve) -> None:
     listed = json.loads(listed)
     assert listed["cases"] == [] and len(listed["sync_errors"]) == 13
     assert {e["status"] for e in listed["sync_errors"]} == {"open", "resolved"}
+
+
+async def test_a_restarted_sandbox_keeps_its_clock(serve) -> None:
+    """Cases are stamped with the sandbox's moved clock: a restart must not go back before them."""
+    first = await serve(database="kept.sqlite")
+    await first.post("/sandbox/clock", {"step": "4h"})
+    await first.post("/sandbox/clock", {"step": "1h"})
+    moved = first.sandbox.clock.offset
+    again = await serve(database="kept.sqlite")
+    assert again.sandbox.clock.offset == moved and moved.total_seconds() == pytest.approx(5 * 3600, abs=2)
+    async with again.session.get(again.base + "/sandbox/stream") as resp:
+        await resp.content.readline()
+        data = json.loads((await resp.content.readline()).decode().removeprefix("data: "))
+    assert data["clock_restored"] == "5 hours ahead of real time"  # the page says so
+    fresh = await serve()
+    assert fresh.sandbox.clock.offset.total_seconds() == 0
 
 
 async def test_the_page_endpoints_refuse_what_a_page_would_not_send(serve) -> None:

@@ -112,8 +112,8 @@ def assert_checkin(body: dict[str, Any], thread: str, case: Any, title: str) -> 
     assert body["channel"] == CHANNEL and body["thread_ts"] == thread
     assert body["metadata"] == {"event_type": "sync_checkin",
                                 "event_payload": {"case_id": case.id, "intent": "bill_not_exported"}}
-    assert body["text"] == f"Did the fix for {title} work?"
-    assert title in body["blocks"][0]["text"]["text"]
+    assert body["text"] == f"Checking in: is it fixed now? {title}"
+    assert body["blocks"][0]["text"]["text"] == f"Checking in on this sync problem:\n*{title}*\nIs it fixed now?"
     buttons = elements(body["blocks"])
     assert [b["action_id"] for b in buttons] == CHECKIN_BUTTONS
     assert [b["text"]["text"] for b in buttons] == ["Fixed it", "Still failing", "Snooze 1 hour",
@@ -191,7 +191,10 @@ async def test_snooze_one_hour(start_bot):
     (info,) = [c for c in bot.standin.calls if c.method == "users.info"]
     assert (info.http_method, info.body.get("user")) == ("GET", ALICE)
     (update,) = bot.standin.accepted("chat.update")
-    assert "Snoozed by" in update["text"] and not [b for b in update["blocks"] if b["type"] == "actions"]
+    assert not [b for b in update["blocks"] if b["type"] == "actions"]
+    # When it comes back, in the one format every note uses, from the bot's clock and the user's zone.
+    assert update["text"] == update["blocks"][-1]["elements"][0]["text"] == (
+        f"Snoozed by <@{ALICE}>: I will ask again today at 14:05 (America/New_York).")
     assert bot.followups(case.id) == [(SENT, t0 + AFTER), ("pending", clicked_at + timedelta(hours=1))]
     for minutes in (10, 30, 59):
         assert (await bot.tick_at(clicked_at + timedelta(minutes=minutes)))["checkins"] == 0

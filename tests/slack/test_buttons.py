@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 
 from tests.standins import slack_payloads as slack
 from tests.slack.conftest import ESCALATION_CHANNEL
-from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, mention_event
+from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, fresh_ts, mention_event
 from tests.support import SteppedSleep
 
 pytestmark = pytest.mark.asyncio
@@ -154,7 +155,7 @@ async def test_fixed_resolves_the_case_and_removes_the_buttons(bot: BotClient):
     assert [b for b in update["blocks"] if b["type"] == "actions"] == []
     assert elements(update["blocks"]) == []
     assert update["blocks"][:-1] == [b for b in original["blocks"] if b["type"] != "actions"]
-    assert update["blocks"][-1] == {"type": "context", "elements": [
+    assert update["blocks"][-1] == {"type": "context", "block_id": "syncmedic_note", "elements": [
         {"type": "mrkdwn", "text": f"Marked fixed by <@{ALICE}>. Thanks for closing the loop."}]}
     assert update["text"] == original["text"]
     assert n_posts(bot) == before  # nothing new posted
@@ -170,9 +171,13 @@ async def test_fixed_clicked_twice_changes_the_case_once(bot: BotClient):
     await bot.drain()
 
     assert status == 200
-    assert len(bot.stub.attempts("chat.update")) == 1
     assert case(bot, case_id)["resolved_at"] == resolved_at
     assert [f[0] for f in feedback(bot, case_id)] == ["fixed"]
+    # Bob is told, in place, who fixed it and when: the button is never a silent no-op.
+    first, second = bot.stub.accepted("chat.update")
+    assert second["ts"] == answer_ts and elements(second["blocks"]) == []
+    assert re.fullmatch(rf"Already marked fixed by <@{ALICE}> today at \d\d:\d\d\.",
+                        second["blocks"][-1]["elements"][0]["text"])
 
 
 async def test_fixed_double_click_at_the_same_moment_changes_the_case_once(bot: BotClient):
@@ -181,9 +186,13 @@ async def test_fixed_double_click_at_the_same_moment_changes_the_case_once(bot: 
     await bot.drain()
 
     assert [s for s, _ in results] == [200, 200, 200]
-    assert len(bot.stub.attempts("chat.update")) == 1
     assert case(bot, case_id)["status"] == "resolved"
     assert len(feedback(bot, case_id)) == 1
+    updates = bot.stub.accepted("chat.update")  # one says it is fixed, the others who fixed it
+    notes = sorted(u["blocks"][-1]["elements"][0]["text"] for u in updates)
+    assert len(updates) == 3 and all(elements(u["blocks"]) == [] for u in updates)
+    assert notes[-1] == f"Marked fixed by <@{ALICE}>. Thanks for closing the loop."
+    assert all(n.startswith(f"Already marked fixed by <@{ALICE}>") for n in notes[:-1])
 
 
 # -- Still failing and escalation ----------------------------------------------------------------
@@ -197,12 +206,21 @@ async def test_still_failing_posts_a_follow_up_in_the_thread(bot: BotClient, cor
     assert status == 200
     [follow_up] = new_posts(bot, before)
     assert (follow_up["channel"], follow_up["thread_ts"]) == (CHANNEL, event["ts"])
-    related = [core.catalog.title(r) for r in core.catalog["bill_not_exported"].related[:3]]
+    related = core.catalog["bill_not_exported"].related[:3]
     assert follow_up["text"].startswith("Sorry it is still failing.")
-    assert ", ".join(related) in follow_up["text"]
+    # The related topics are a list, each with the button that shows its fix (for this case).
+    shown = [b["text"]["text"] for b in follow_up["blocks"] if b.get("accessory")]
+    assert [line.split("\n")[0] for line in shown] == [f"*{core.catalog.title(r)}*" for r in related]
     buttons = {e["action_id"]: json.loads(e["value"]) for e in elements(follow_up["blocks"])}
     assert buttons == {"syncmedic_escalate": {"case_id": case_id, "intent": "bill_not_exported"},
-                       "syncmedic_not_this": {"case_id": case_id, "intent": "bill_not_exported"}}
+                       "syncmedic_not_this": {"case_id": case_id, "intent": "bill_not_exported"},
+                       **{f"syncmedic_choose_{n}": {"case_id": case_id, "intent": r}
+                          for n, r in enumerate(related, 1)}}
+    # ...and the answer itself says, in place, that it was heard (its buttons stay).
+    [update] = bot.stub.accepted("chat.update")
+    assert update["ts"] == answer_ts and len(elements(update["blocks"])) == 3
+    assert update["blocks"][-1]["elements"][0]["text"] == (
+        f"<@{ALICE}> says it is still failing. What to try next is in the thread.")
     state = case(bot, case_id)
     assert (state["status"], state["failing_count"]) == ("open", 1)
     assert feedback(bot, case_id) == [("still_failing", answer_ts, ALICE, "bill_not_exported", "bill_not_exported")]
@@ -219,6 +237,9 @@ async def test_still_failing_twice_on_the_same_message_counts_once(bot: BotClien
 
     assert len(new_posts(bot, before)) == 1
     assert (case(bot, case_id)["status"], case(bot, case_id)["failing_count"]) == ("open", 1)
+    first, second = bot.stub.accepted("chat.update")  # the second click is answered in place
+    assert re.fullmatch(rf"Already noted as still failing by <@{ALICE}> today at \d\d:\d\d\.",
+                        second["blocks"][-1]["elements"][0]["text"])
 
 
 async def test_second_still_failing_from_another_message_escalates_with_a_permalink(bot: BotClient, core):
@@ -247,10 +268,23 @@ async def test_second_still_failing_from_another_message_escalates_with_a_permal
     escalation, note = new_posts(bot, before)
     assert escalation["channel"] == ESCALATION_CHANNEL
     assert "thread_ts" not in escalation
-    assert escalation["text"] == (f"Needs a person: {core.catalog.title('product_not_exported')}, reported by "
-                                  f"<@{BOB}>. <{permalink}|Open the thread>")
+    title = core.catalog.title("product_not_exported")
+    assert escalation["text"] == f"Needs a person: {title}, asked by <@{BOB}>"
+    shown = all_text(escalation)
+    # What a person needs: who asked and where, the pasted error (escaped), the diagnosis and its
+    # confidence, what was already tried, and the link to the thread.
+    assert f"*Asked by* <@{BOB}> today at " in shown and f" in <#{CHANNEL}>" in shown
+    assert f"*What they pasted*\n```{BILL_ERROR}```" in shown
+    assert f"*Diagnosis:* {title} (confidence 100%)" in shown
+    assert (f"• Still failing, by <@{ALICE}> today at" in shown
+            and f"• Not this (asked for another diagnosis), by <@{ALICE}> today at" in shown
+            and f"• Picked another problem: {title}, by <@{ALICE}> today at" in shown)
+    assert f"<{permalink}|Open the thread>" in shown
+    [claim] = [e for e in elements(escalation["blocks"]) if e["action_id"] == "syncmedic_claim"]
+    assert json.loads(claim["value"])["case_id"] == case_id
     assert (note["channel"], note["thread_ts"]) == (CHANNEL, event["ts"])
-    assert note["text"] == f"It has failed 2 times now, so I have asked a person to look at it in <#{ESCALATION_CHANNEL}>."
+    assert note["text"] == (f"It has failed 2 times now, so I have asked a person to look at it in "
+                            f"<#{ESCALATION_CHANNEL}>. Someone will answer here, and I will tell you who has picked it up.")
     state = case(bot, case_id)
     assert (state["status"], state["failing_count"], state["intent"]) == ("escalated", 2, "product_not_exported")
 
@@ -268,10 +302,15 @@ async def test_ask_a_person_escalates_once(bot: BotClient, core):
     escalation, note = new_posts(bot, before)
     assert escalation["channel"] == ESCALATION_CHANNEL
     assert core.catalog.title("bill_not_exported") in escalation["text"]
-    assert f"/archives/{CHANNEL}/p{follow_up_ts.replace('.', '')}|Open the thread>" in escalation["text"]
+    assert f"/archives/{CHANNEL}/p{follow_up_ts.replace('.', '')}|Open the thread>" in all_text(escalation)
     assert (note["channel"], note["thread_ts"]) == (CHANNEL, event["ts"])
-    assert note["text"] == (f"I have asked for help in <#{ESCALATION_CHANNEL}>. Someone will reply in this thread.")
+    assert note["text"] == (f"I have asked for help in <#{ESCALATION_CHANNEL}>. "
+                            "Someone will answer here, and I will tell you who has picked it up.")
     assert case(bot, case_id)["status"] == "escalated"
+    # The second click is answered in place: who asked, when, and that nobody has it yet.
+    second = [u for u in bot.stub.accepted("chat.update") if u["ts"] == follow_up_ts][-1]
+    assert re.fullmatch(rf"A person was already asked by <@{ALICE}> today at \d\d:\d\d; nobody has picked it up yet\.",
+                        second["blocks"][-1]["elements"][0]["text"])
 
 
 async def test_escalation_usergroup_is_pinged_in_the_escalation_post(start_bot):
@@ -339,11 +378,17 @@ async def test_not_this_posts_a_menu_of_problems_in_the_thread(bot: BotClient, c
     assert (menu["channel"], menu["thread_ts"]) == (CHANNEL, event["ts"])
     [block] = menu["blocks"]
     assert block["block_id"] == f"syncmedic_pick:{case_id}"
+    assert block["text"]["text"].startswith(f"Which problem is it, instead of *{core.catalog.title('bill_not_exported')}*?")
     select = block["accessory"]
     assert (select["type"], select["action_id"]) == ("static_select", "syncmedic_pick_intent")
     values = [o["value"] for o in select["options"]]
-    assert values == [i.id for i in core.catalog.problems][:100]
-    assert "bill_not_exported" in values and "greeting" not in values and "out_of_scope" not in values
+    # The diagnosis it replaces is left out; the model's most likely come first, then A to Z.
+    others = [i.id for i in core.catalog.problems if i.id != "bill_not_exported"]
+    likely = [a.intent for a in core.engine.diagnose(BILL_ERROR).alternatives if a.intent in others]
+    assert likely and values[:len(likely)] == likely and sorted(values) == sorted(others)
+    rest = [o["text"]["text"].casefold() for o in select["options"][len(likely):]]
+    assert rest == sorted(rest)
+    assert "bill_not_exported" not in values and "greeting" not in values and "out_of_scope" not in values
     assert all(len(o["text"]["text"]) <= 75 for o in select["options"])
     assert case(bot, case_id)["intent"] == "bill_not_exported"  # nothing changes until a pick
 
@@ -367,10 +412,10 @@ async def test_picking_an_intent_re_answers_and_records_the_correction(bot: BotC
     assert (state["intent"], state["confidence"]) == ("product_not_exported", 1.0)
     assert state["reply_ref"] == bot.stub.attempts("chat.postMessage")[-1].response["ts"]
     assert bot.sql("SELECT case_id, text, intent FROM corrections") == [(case_id, BILL_ERROR, "product_not_exported")]
-    assert feedback(bot, case_id) == [("chose:product_not_exported", menu_ts, ALICE, "bill_not_exported",
+    assert feedback(bot, case_id) == [("not_this", answer_ts, ALICE, "bill_not_exported", "bill_not_exported"),
+                                      ("chose:product_not_exported", menu_ts, ALICE, "bill_not_exported",
                                        "product_not_exported")]
-    [update] = bot.stub.accepted("chat.update")
-    assert update["ts"] == menu_ts
+    [update] = [u for u in bot.stub.accepted("chat.update") if u["ts"] == menu_ts]
     assert update["blocks"][-1]["elements"][0]["text"] == (
         f"<@{ALICE}> chose: {core.catalog.title('product_not_exported')}")
 
@@ -383,7 +428,7 @@ async def test_picked_menu_is_settled_without_a_live_select(bot: BotClient):
     await bot.pick(menu_ts, "product_not_exported")
     await bot.drain()
 
-    [update] = bot.stub.accepted("chat.update")
+    [update] = [u for u in bot.stub.accepted("chat.update") if u["ts"] == menu_ts]
     assert elements(update["blocks"]) == []
 
 
@@ -398,7 +443,7 @@ async def test_picking_the_same_intent_twice_answers_once(bot: BotClient):
 
     assert len(new_posts(bot, before)) == 1
     assert len(bot.sql("SELECT id FROM corrections")) == 1
-    assert len(bot.stub.attempts("chat.update")) == 1
+    assert len([u for u in bot.stub.accepted("chat.update") if u["ts"] == menu_ts]) == 2  # the second says who chose
 
 
 async def test_picking_an_unknown_intent_changes_nothing(bot: BotClient):
@@ -417,9 +462,11 @@ async def test_picking_an_unknown_intent_changes_nothing(bot: BotClient):
     assert new_posts(bot, before) == []
     assert case(bot, case_id)["intent"] == "bill_not_exported"
     assert bot.sql("SELECT count(*) FROM corrections") == [(0,)]
+    [update] = [u for u in bot.stub.accepted("chat.update") if u["ts"] == menu_ts]  # said so, in place
+    assert update["blocks"][-1]["elements"][0]["text"].startswith("I don't know that option.")
 
 
-async def test_forged_button_value_is_ignored(bot: BotClient):
+async def test_forged_button_value_changes_nothing_and_says_so(bot: BotClient):
     _, answer_ts, case_id = await ask(bot)
     for block in bot.stub.messages[answer_ts]["blocks"]:
         for element in block.get("elements", []):
@@ -429,8 +476,9 @@ async def test_forged_button_value_is_ignored(bot: BotClient):
     await bot.drain()
 
     assert status == 200
-    assert bot.stub.attempts("chat.update") == []
     assert case(bot, case_id)["status"] == "open"
+    [update] = bot.stub.accepted("chat.update")
+    assert update["blocks"][-1]["elements"][0]["text"].startswith("I don't know that option.")
 
 
 # -- Out-of-scope answers: Show fix and What can you do? ------------------------------------------
@@ -450,10 +498,19 @@ async def test_show_fix_on_an_out_of_scope_answer_posts_that_fix(bot: BotClient,
     assert status == 200
     [fix] = new_posts(bot, before)
     assert (fix["channel"], fix["thread_ts"]) == (CHANNEL, event["ts"])
-    assert fix["metadata"]["event_payload"] == {"case_id": None, "intent": chosen, "confidence": 1.0}
+    new_case = fix["metadata"]["event_payload"]["case_id"]
+    assert fix["metadata"]["event_payload"] == {"case_id": new_case, "intent": chosen, "confidence": 1.0}
     [update] = bot.stub.accepted("chat.update")
     assert update["ts"] == answer_ts
     assert not [e for e in elements(update["blocks"]) if e["type"] == "button"]
+    # The topic picked opened a case, so the new answer's buttons work (they were dead before).
+    fix_ts = bot.stub.attempts("chat.postMessage")[-1].response["ts"]
+    assert case(bot, new_case)["reply_ref"] == fix_ts
+    for action_id in ("syncmedic_still_failing", "syncmedic_fixed"):
+        await bot.click(fix_ts, action_id)
+        await bot.drain()
+    assert case(bot, new_case)["status"] == "resolved" and case(bot, new_case)["failing_count"] == 1
+    assert [u["ts"] for u in bot.stub.accepted("chat.update")][1:] == [fix_ts, fix_ts]
 
 
 async def test_what_can_you_do_posts_help_in_the_thread(bot: BotClient):
@@ -655,7 +712,7 @@ async def test_fixed_on_a_private_answer_settles_it(bot: BotClient):
 
 # -- Buttons in a DM, and escalation when Slack will not give a permalink -----------------------------
 
-async def test_buttons_in_a_dm_answer_unthreaded(bot: BotClient):
+async def test_buttons_in_a_dm_answer_in_the_thread_of_the_clicked_message(bot: BotClient):
     from tests.slack.harness import DM, dm_event
 
     await bot.event(dm_event(BILL_ERROR))
@@ -666,7 +723,7 @@ async def test_buttons_in_a_dm_answer_unthreaded(bot: BotClient):
     await bot.drain()
 
     [follow_up] = new_posts(bot, before)
-    assert follow_up["channel"] == DM and "thread_ts" not in follow_up
+    assert (follow_up["channel"], follow_up["thread_ts"]) == (DM, answer_ts)  # next to it, not at the bottom
 
 
 async def test_escalation_goes_out_without_a_link_when_the_permalink_fails(bot: BotClient, core):
@@ -679,6 +736,141 @@ async def test_escalation_goes_out_without_a_link_when_the_permalink_fails(bot: 
     await bot.drain()
 
     [escalation] = [p for p in bot.stub.posts() if p["channel"] == ESCALATION_CHANNEL]
-    assert escalation["text"].rstrip() == (f"Needs a person: {core.catalog.title('bill_not_exported')}, "
-                                           f"reported by <@{ALICE}>.")
+    assert escalation["text"] == f"Needs a person: {core.catalog.title('bill_not_exported')}, asked by <@{ALICE}>"
+    assert "Open the thread" not in all_text(escalation)
     assert case(bot, case_id)["status"] == "escalated"
+
+
+# -- Talk to a person, and claiming an escalation ------------------------------------------------------
+
+async def test_claim_names_who_has_it_on_the_post_and_tells_the_asker_once(bot: BotClient):
+    event, answer_ts, case_id = await ask(bot)
+    await bot.click(answer_ts, "syncmedic_still_failing")
+    await bot.drain()
+    follow_up_ts = bot.stub.attempts("chat.postMessage")[-1].response["ts"]
+    await bot.click(follow_up_ts, "syncmedic_escalate")
+    await bot.drain()
+    [post] = [c for c in bot.stub.attempts("chat.postMessage") if c.ok and c.body["channel"] == ESCALATION_CHANNEL]
+    post_ts = post.response["ts"]
+    unclaimed = bot.seen(post_ts)
+    before = n_posts(bot)
+
+    status, _ = await bot.click(post_ts, "syncmedic_claim", user=BOB)
+    await bot.drain()
+
+    assert status == 200
+    [update] = [u for u in bot.stub.accepted("chat.update") if u["ts"] == post_ts]
+    assert [e["action_id"] for e in elements(update["blocks"])] == []  # no Claim button any more
+    assert re.fullmatch(rf"Picked up by <@{BOB}> today at \d\d:\d\d\.", update["blocks"][-1]["elements"][0]["text"])
+    assert "Open the thread>" in all_text(update)                     # the link stays
+    [told] = new_posts(bot, before)
+    assert (told["channel"], told["thread_ts"], told["text"]) == (CHANNEL, event["ts"], f"<@{BOB}> has picked this up.")
+    assert [f[0] for f in feedback(bot, case_id)][-1] == "claim"
+
+    # Someone else, on a client still showing the Claim button, is told who has it, in place.
+    await bot.click(post_ts, "syncmedic_claim", user="U0CAROL01", message=unclaimed)
+    await bot.drain()
+    late = [u for u in bot.stub.accepted("chat.update") if u["ts"] == post_ts][-1]
+    assert re.fullmatch(rf"<@{BOB}> is already on it \(picked up today at \d\d:\d\d\)\.",
+                        late["blocks"][-1]["elements"][0]["text"])
+    assert len(new_posts(bot, before)) == 1
+
+
+async def test_talk_to_a_person_in_a_dm_asks_once_and_says_where_the_answer_comes(bot: BotClient, core):
+    from tests.slack.harness import DM, dm_event
+
+    await bot.event(dm_event(BILL_ERROR))
+    await bot.drain()
+    await bot.event(dm_event("I need to talk to a human"))
+    await bot.drain()
+    question = bot.stub.attempts("chat.postMessage")[-1]
+    assert question.body["text"].startswith("Do you want me to ask a person on your team?")
+    assert [(e["text"]["text"], e["action_id"]) for e in elements(question.body["blocks"])] == [
+        ("Yes, ask a person", "syncmedic_escalate"), ("No, thanks", "syncmedic_decline")]
+    question_ts = question.response["ts"]
+    before = n_posts(bot)
+
+    await bot.click(question_ts, "syncmedic_escalate")
+    await bot.drain()
+
+    escalation, told = new_posts(bot, before)
+    # The request is about the case being worked on in this DM: its pasted error and diagnosis.
+    shown = all_text(escalation)
+    assert escalation["channel"] == ESCALATION_CHANNEL
+    assert f"*What they pasted*\n```{BILL_ERROR}```" in shown
+    assert f"*Diagnosis:* {core.catalog.title('bill_not_exported')} (confidence " in shown
+    assert "a direct message with SyncMedic (only they can see it, so contact them directly)" in shown
+    assert "Open the thread" not in shown  # nobody else can open someone's DM with the bot
+    # In a DM nobody else can reply: the asker is told where the person will answer instead.
+    assert (told["channel"], told["thread_ts"]) == (DM, question_ts)
+    assert "Nobody else can write in this chat, so the person who picks it up will contact you directly" in told["text"]
+    assert "reply in this thread" not in told["text"] and "answer here" not in told["text"]
+    [update] = bot.stub.accepted("chat.update")
+    assert update["ts"] == question_ts and elements(update["blocks"]) == []
+
+
+async def test_no_thanks_settles_the_question(bot: BotClient):
+    _, answer_ts, _ = await ask(bot, "I need to talk to a human")
+    await bot.click(answer_ts, "syncmedic_decline")
+    await bot.drain()
+    [update] = bot.stub.accepted("chat.update")
+    assert elements(update["blocks"]) == []
+    assert update["blocks"][-1]["elements"][0]["text"].startswith("OK, I have not asked anyone.")
+    assert [p for p in bot.stub.posts() if p["channel"] == ESCALATION_CHANNEL] == []
+
+
+async def test_not_this_and_help_twice_say_so_in_place(bot: BotClient):
+    _, answer_ts, _ = await ask(bot)
+    await bot.click(answer_ts, "syncmedic_not_this")
+    await bot.drain()
+    await bot.click(answer_ts, "syncmedic_not_this", user=BOB)
+    await bot.drain()
+    notes = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update")]
+    assert notes[0] == f"<@{ALICE}> asked for another diagnosis: pick the problem from the list in the thread."
+    assert re.fullmatch(rf"Another diagnosis was already asked for by <@{ALICE}> today at \d\d:\d\d\.", notes[1])
+
+    _, other_ts, _ = await ask(bot, "the sync is acting weird since yesterday, any idea?")
+    posts = n_posts(bot)
+    for _ in range(2):
+        await bot.click(other_ts, "syncmedic_help")
+        await bot.drain()
+    assert n_posts(bot) == posts + 1  # help once, in the thread
+    helps = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update") if u["ts"] == other_ts]
+    assert helps == ["The answer is in the thread.", "That was already done on this message."]
+
+
+async def test_the_buttons_of_a_fix_shown_from_the_digest_are_not_silent(bot: BotClient):
+    """The digest's "Show the fix" posts an answer without a case: its buttons still answer."""
+    digest_ts = fresh_ts()
+    bot.stub.messages[digest_ts] = {"channel": CHANNEL, "ts": digest_ts, "text": "Sync errors still open: 2",
+                                    "blocks": [{"type": "actions", "block_id": "syncmedic_digest:period_closed",
+                                                "elements": [{"type": "button", "action_id": "syncmedic_digest_steps",
+                                                              "value": "period_closed", "text": {
+                                                                  "type": "plain_text", "text": "Show the fix"}}]}]}
+    await bot.click(digest_ts, "syncmedic_digest_steps")
+    await bot.drain()
+    fix_ts = bot.stub.attempts("chat.postMessage")[-1].response["ts"]
+    for action_id in ("syncmedic_still_failing", "syncmedic_not_this", "syncmedic_fixed"):
+        before = len(bot.stub.accepted("chat.update"))
+        await bot.click(fix_ts, action_id)
+        await bot.drain()
+        assert len(bot.stub.accepted("chat.update")) == before + 1, action_id  # said, in place
+    notes = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update")]
+    assert notes[-1].startswith(f"Thanks, <@{ALICE}>. A fix shown from the digest is not kept as a case")
+    # The fix is a reply in the digest's thread: what it answers goes in that thread too.
+    thread = [p["text"] for p in bot.stub.posts() if p.get("thread_ts") == digest_ts]
+    assert thread[1].startswith("Sorry it is still failing")
+    assert thread[2] == "Which problem is it? (instead of The QuickBooks books are closed for that date)"
+
+
+async def test_an_escalation_slack_refuses_is_not_a_silent_promise(bot: BotClient):
+    event, answer_ts, _ = await ask(bot)
+    bot.stub.outside.add(ESCALATION_CHANNEL)  # the bot was never invited there: not_in_channel
+    await bot.click(answer_ts, "syncmedic_still_failing")
+    await bot.drain()
+    follow_up_ts = [c for c in bot.stub.attempts("chat.postMessage") if c.ok][-1].response["ts"]
+    await bot.click(follow_up_ts, "syncmedic_escalate")
+    await bot.drain()
+    [told] = [p for p in bot.stub.posts() if p["text"].startswith("I could not post to the channel")]
+    assert told["thread_ts"] == event["ts"]
+    assert not any("asked for help" in p["text"] for p in bot.stub.posts())

@@ -86,7 +86,7 @@ async def test_checkin_buttons_fixed_and_snooze(bot: TeamsClient):
     assert update.card == response["value"]
     # Snoozing twice from the same card moves nothing.
     _, again = await bot.post(bot.click(second_checkin, "snooze_hour", message=seen))
-    assert again["type"] == "application/vnd.microsoft.activity.message"
+    assert "Already snoozed by Alice Ng today at" in card_text(again["value"])
     assert bot.services.followups.pending_for(second_case) == [due]
 
 

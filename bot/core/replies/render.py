@@ -292,9 +292,11 @@ class Renderer:
         """An Adaptive Card (the attachment content)."""
         return self.layout("teams", "answer", self.context("teams", answer, case_id))
 
-    def text(self, answer: Answer, case_id: str | None = None) -> str:
+    def text(self, answer: Answer, case_id: str | None = None, chat: bool = False) -> str:
+        """Plain text; `chat`: for `python -m bot chat`, which reads the person's answer to it
+        ("fixed", a number, "person"), so the reply says what they can answer."""
         return self._layout.get_template("text/answer.txt.j2").render(
-            self.context("text", answer, case_id)).strip() + "\n"
+            {**self.context("text", answer, case_id), "chat": chat}).strip() + "\n"
 
     # -- check-ins and the digest ---------------------------------------------------------
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .sqlite import database_file, sqlite_engine
 
-from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, Case, CaseRow, Change, CorrectionRow, EventRow,
-                     FeedbackRow, FollowupRow, utcnow)
+from .tables import (ESCALATED, NAME_CHARS, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, Case, CaseRow, Change,
+                     CorrectionRow, EventRow, Feedback, FeedbackRow, FollowupRow, utcnow)
 
 
 CONNECT_TIMEOUT_S = 10
@@ -281,7 +281,27 @@ class Store:
                              .order_by(CaseRow.created_at.desc()).limit(limit)).scalars().all()
             return [Case.of(r) for r in rows]
 
-    def _feedback(self, case_id: str, action: str, source: str, user: str, apply) -> Change:
+    def latest_case_in(self, platform: str, workspace: str, channel: str, user: str) -> Case | None:
+        """The newest unresolved case `user` opened in `channel` (a DM with the bot, where
+        questions are not threaded: what "talk to a person" there is about)."""
+        with self.session() as s:
+            row = s.execute(select(CaseRow).where(CaseRow.platform == platform, CaseRow.workspace == workspace,
+                                                  CaseRow.channel == channel, CaseRow.user == user,
+                                                  CaseRow.status != RESOLVED)
+                            .order_by(CaseRow.created_at.desc()).limit(1)).scalars().first()
+            return Case.of(row) if row else None
+
+    def feedback_of(self, case_id: str, action: str | None = None, source: str | None = None) -> list[Feedback]:
+        """The clicks recorded on a case, oldest first (only `action`'s, or on `source`, if given)."""
+        query = select(FeedbackRow).where(FeedbackRow.case_id == case_id)
+        if action is not None:
+            query = query.where(FeedbackRow.action == action)
+        if source is not None:
+            query = query.where(FeedbackRow.source == source)
+        with self.session() as s:
+            return [Feedback.of(r) for r in s.execute(query.order_by(FeedbackRow.id)).scalars()]
+
+    def _feedback(self, case_id: str, action: str, source: str, user: str, apply, user_name: str = "") -> Change:
         """Record feedback once per (case, action, source) and apply its state change once."""
         try:
             with self.session() as s:
@@ -294,22 +314,23 @@ class Store:
                     return Change(Case.of(row), False)
                 row.updated_at = self.clock()
                 s.add(FeedbackRow(case_id=case_id, action=action, source=source, user=user,
-                                  intent_before=before, intent_after=row.intent, created_at=self.clock()))
+                                  user_name=user_name[:NAME_CHARS] or None, intent_before=before,
+                                  intent_after=row.intent, created_at=self.clock()))
                 s.flush()
                 return Change(Case.of(row), True)
         except IntegrityError:
             return Change(self.get_case(case_id), False)
 
-    def resolve(self, case_id: str, user: str, source: str) -> Change:
+    def resolve(self, case_id: str, user: str, source: str, user_name: str = "") -> Change:
         def apply(row: CaseRow) -> bool:
             if row.status == RESOLVED:
                 return False
             row.status, row.resolved_at = RESOLVED, self.clock()
             return True
 
-        return self._feedback(case_id, "fixed", source, user, apply)
+        return self._feedback(case_id, "fixed", source, user, apply, user_name)
 
-    def still_failing(self, case_id: str, user: str, source: str, escalate_after: int) -> Change:
+    def still_failing(self, case_id: str, user: str, source: str, escalate_after: int, user_name: str = "") -> Change:
         def apply(row: CaseRow) -> bool:
             if row.status == RESOLVED:
                 return False
@@ -318,26 +339,34 @@ class Store:
                 row.status = ESCALATED
             return True
 
-        return self._feedback(case_id, "still_failing", source, user, apply)
+        return self._feedback(case_id, "still_failing", source, user, apply, user_name)
 
-    def escalate(self, case_id: str, user: str, source: str) -> Change:
+    def escalate(self, case_id: str, user: str, source: str, user_name: str = "") -> Change:
         def apply(row: CaseRow) -> bool:
             if row.status in (ESCALATED, RESOLVED):
                 return False
             row.status = ESCALATED
             return True
 
-        return self._feedback(case_id, "escalate", source, user, apply)
+        return self._feedback(case_id, "escalate", source, user, apply, user_name)
 
-    def snoozed(self, case_id: str, user: str, source: str) -> Change:
+    def snoozed(self, case_id: str, user: str, source: str, user_name: str = "") -> Change:
         """A snooze from the check-in `source`, once per message (the check-in itself moves in
         Followups)."""
         def apply(row: CaseRow) -> bool:
             return row.status != RESOLVED
 
-        return self._feedback(case_id, "snooze", source, user, apply)
+        return self._feedback(case_id, "snooze", source, user, apply, user_name)
 
-    def reclassify(self, case_id: str, intent: str, user: str, source: str) -> Change:
+    def not_this(self, case_id: str, user: str, source: str, user_name: str = "") -> Change:
+        """"Not this" on the message `source`: kept (once per message) as what was tried."""
+        return self._feedback(case_id, "not_this", source, user, lambda row: True, user_name)
+
+    def claimed(self, case_id: str, user: str, source: str, user_name: str = "") -> Change:
+        """Someone picked the case up from an escalation post (`source`)."""
+        return self._feedback(case_id, "claim", source, user, lambda row: True, user_name)
+
+    def reclassify(self, case_id: str, intent: str, user: str, source: str, user_name: str = "") -> Change:
         """The user said which problem it really is; keep the correction for training."""
         def apply(row: CaseRow) -> bool:
             if row.intent == intent:  # "This one" on our own first guess: a confirmation, no correction
@@ -350,7 +379,7 @@ class Store:
             row.intent, row.confidence = intent, 1.0
             return True
 
-        return self._feedback(case_id, f"chose:{intent}", source, user, apply)
+        return self._feedback(case_id, f"chose:{intent}", source, user, apply, user_name)
 
     # -- training and retention ------------------------------------------------------------
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 OPEN, RESOLVED, ESCALATED = "open", "resolved", "escalated"
 QUESTION_CHARS = 4000
 USER_TZ_CHARS = 64
+NAME_CHARS = 200
 
 
 def utcnow() -> datetime:
@@ -89,12 +90,44 @@ class FeedbackRow(Base):
     __table_args__ = (UniqueConstraint("case_id", "action", "source", name="uq_feedback_once"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(36), ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(80))
     source: Mapped[str] = mapped_column(String(64), default="")  # the message the button was on
     user: Mapped[str] = mapped_column(String(64), default="")
     intent_before: Mapped[str] = mapped_column(String(64), default="")
     intent_after: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    user_name: Mapped[str | None] = mapped_column(String(NAME_CHARS), nullable=True)  # as the platform showed it
+
+
+class EscalationRow(Base):
+    """A request for a person: who asked and where (to tell them who picked it up), and who
+    claimed it. `case_id` is None for a message the bot had no case for."""
+
+    __tablename__ = "escalations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    case_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("cases.id", ondelete="SET NULL"),
+                                                nullable=True, index=True)
+    asker: Mapped[str] = mapped_column(String(64), default="")
+    asker_name: Mapped[str] = mapped_column(String(NAME_CHARS), default="")
+    channel: Mapped[str] = mapped_column(String(64), default="")   # where the asker is told who is on it
+    thread: Mapped[str] = mapped_column(String(64), default="")
+    source: Mapped[str] = mapped_column(String(64), default="")    # the message "Ask a person" was on
+    private: Mapped[bool] = mapped_column(Boolean, default=False)  # a one-to-one chat with the bot
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_by_name: Mapped[str | None] = mapped_column(String(NAME_CHARS), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
+
+
+class ClockOffsetRow(Base):
+    """How far a clock was moved forward (the browser sandbox's), kept across restarts."""
+
+    __tablename__ = "clock_offsets"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    offset_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
 
 
 class CorrectionRow(Base):
@@ -204,3 +237,21 @@ class Change:
 
     case: Case | None
     changed: bool
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One recorded click on a case: what, on which message, by whom, when."""
+
+    action: str
+    source: str
+    user: str
+    user_name: str
+    created_at: datetime
+    intent_before: str
+    intent_after: str
+
+    @classmethod
+    def of(cls, row: FeedbackRow) -> "Feedback":
+        return cls(row.action, row.source, row.user, row.user_name or "", row.created_at, row.intent_before,
+                   row.intent_after)

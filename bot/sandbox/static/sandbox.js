@@ -17,6 +17,9 @@
       "QBO Services API. Please use the QBO website to make these changes."],
   ];
   var MENTION = "@SyncMedic ";
+  // Slack collapses a long message behind "Show more": past this many lines or characters.
+  var COLLAPSE_LINES = 8;
+  var COLLAPSE_CHARS = 700;
 
   var state = {
     users: {}, channels: [], messages: new Map(), current: null, thread: "", home: null,
@@ -81,6 +84,9 @@
     $("tz").textContent = data.tz;
     $("sample-link").href = data.sample;
     setNow(data.now);
+    if (data.clock_restored && !state.current) {
+      toast("The sandbox restarted; its clock went on from where it was (" + data.clock_restored + ").");
+    }
     if (!state.current) state.current = fromHash() || data.channels[data.channels.length - 1].id;
     renderSidebar();
     show(state.current, true);
@@ -263,9 +269,28 @@
       var text = el("div", "msg-text");
       text.appendChild(BlockKit.mrkdwn(message.text, ctx));
       body.appendChild(text);
+      if (isLong(message.text)) collapse(body, text);
     }
     node.appendChild(body);
     return node;
+  }
+
+  function isLong(text) {
+    return (text || "").split("\n").length > COLLAPSE_LINES || (text || "").length > COLLAPSE_CHARS;
+  }
+
+  // A long message shows its first lines and a "Show more" that opens the rest, as Slack does.
+  function collapse(body, text) {
+    text.classList.add("collapsed");
+    var toggle = el("button", "link show-more", "Show more");
+    toggle.type = "button";
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.addEventListener("click", function () {
+      var open = text.classList.toggle("collapsed") === false;
+      toggle.textContent = open ? "Show less" : "Show more";
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+    body.appendChild(toggle);
   }
 
   function act(message, action, control) {
@@ -347,6 +372,18 @@
 
   function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
 
+  // Every row read is in exactly one bucket, so the parts add up to the rows read.
+  function importSummary(file, n) {
+    var buckets = [
+      [n.errors_tracked, "new sync error", "new sync errors"], [n.updated, "seen again", "seen again"],
+      [n.unchanged, "already known", "already known"], [n.reopened, "re-opened", "re-opened"],
+      [n.resolved, "resolved", "resolved"], [n.skipped, "with nothing to do", "with nothing to do"],
+      [n.problems_total, "skipped as unreadable", "skipped as unreadable"],
+    ];
+    var parts = buckets.filter(function (b) { return b[0]; }).map(function (b) { return plural(b[0], b[1], b[2]); });
+    return "Imported " + file + ": " + plural(n.rows_read, "row", "rows") + (parts.length ? ": " + parts.join(", ") : "") + ".";
+  }
+
   function busy(button, work) {
     button.disabled = true;
     return work.then(function (r) { button.disabled = false; return r; },
@@ -361,6 +398,8 @@
           toast("Sandbox time is now " + r.now + ". " + plural(r.checkins, "check-in", "check-ins") + " sent" +
             (r.digests ? ", and the daily digest posted." : "."));
           if (state.casesOpen) refreshCases();
+          // The Home tab's ages ("Asked 2 hours ago") are worked out when it is published: again.
+          if (state.current === "home") post("/sandbox/home").catch(failed);
         }).catch(failed);
       });
     });
@@ -375,12 +414,7 @@
     $("import-sample").addEventListener("click", function () {
       var button = $("import-sample");
       busy(button, post("/sandbox/import-sample")).then(function (r) {
-        var n = r.report;
-        toast("Imported " + r.file + ": " + n.rows_read + " rows, " +
-          plural(n.errors_tracked, "new sync error", "new sync errors") +
-          ", " + n.updated + " seen again, " + n.resolved + " resolved, " + n.skipped + " with nothing to do" +
-          (n.problems_total ? ", " + plural(n.problems_total, "problem", "problems") : "") +
-          ". Post the digest to see them.");
+        toast(importSummary(r.file, r.report) + " Post the digest to see them.");
         if (state.casesOpen) refreshCases();
       }).catch(failed);
     });

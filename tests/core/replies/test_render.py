@@ -602,3 +602,21 @@ def test_escalations_show_the_configured_support_contact_escaped(core):
     assert_slack_safe(slack)
     assert any("&lt;!here&gt; help &amp; support &lt;help@partner.example&gt;" in s for s in strings(slack))
     assert any(r"\<\!here\> help & support \<help@partner.example\>" in s for s in strings(renderer.teams(answer)))
+
+
+@pytest.mark.parametrize("channel", ["slack", "teams", "text"])
+def test_a_check_in_reads_the_same_whatever_the_titles_grammar(core, channel):
+    """Titles are sentences ("A supplier bill has not reached QuickBooks yet"): the check-in puts
+    the title on a line of its own instead of inside a question it would not fit."""
+    for intent in core.catalog.problems:
+        rendered = core.renderer.checkin(channel, "case-1", intent.id)
+        if channel == "slack":
+            text = rendered["blocks"][0]["text"]["text"]
+            expected = f"Checking in on this sync problem:\n*{intent.title}*\nIs it fixed now?"
+        elif channel == "teams":
+            text = "\n".join(b["text"] for b in rendered["body"])
+            expected = f"Checking in on this sync problem:\n**{intent.title}**\nIs it fixed now?"
+        else:
+            text, expected = rendered, f"Checking in on this sync problem:\n{intent.title}\nIs it fixed now?"
+        assert text.startswith(expected)
+        assert "did the fix for" not in json.dumps(rendered)
