@@ -66,6 +66,7 @@ class Outcome:
     zone: ZoneInfo | None = None          # ...in the zone it was worked out for
     count: int = 0                        # entries a digest group closed; times still failing
     details: dict[str, Any] = field(default_factory=dict)  # e.g. a retrained model's figures
+    digest: Any = None                    # a digest control: the digest as it stands now (cases.digest.Digest)
 
     @property
     def done(self) -> bool:

@@ -49,7 +49,7 @@ class CardActions:
             "fixed": self.fixed, "still_failing": self.still_failing, "not_this": self.not_this,
             "choose": self.choose, "escalate": self.escalate, "snooze_hour": self.snooze_hour,
             "snooze_tomorrow": self.snooze_tomorrow, "digest_steps": self.digest_steps,
-            "digest_resolve": self.digest_resolve,
+            "digest_resolve": self.digest_resolve, "digest_snooze": self.digest_snooze,
         }
 
     async def on_invoke(self, context: TurnContext, activity: dict[str, Any]) -> None:
@@ -193,7 +193,8 @@ class CardActions:
         card = self.renderer.checkin("teams", outcome.case.id, outcome.case.intent)
         return await self._settle(context, a, tr.settled(card, note))
 
-    # -- digest buttons ---------------------------------------------------------------------------------
+    # -- the digest's menus ------------------------------------------------------------------------------
+    # Each group's "..." menu (secondary Action.Execute: Show the fix, Mark resolved, Snooze a day).
 
     async def digest_steps(self, context: TurnContext, a: tr.Action) -> dict[str, Any]:
         outcome = await _run(self.desk.show_fix, a.click())
@@ -203,13 +204,30 @@ class CardActions:
         return tr.invoke_message(self.say("teams_fix_posted"))
 
     async def digest_resolve(self, context: TurnContext, a: tr.Action) -> dict[str, Any]:
-        outcome = await _run(self.desk.resolve_group, a.click())
-        if outcome.result is Result.ALREADY:
-            return tr.invoke_message(self.say("teams_nothing_to_resolve"))
-        if (unchanged := self._unchanged(outcome)) is not None:
-            return unchanged
-        note = self.say("teams_group_resolved", user=self._who(a), count=outcome.count,
-                        title=self.desk.catalog.title(a.intent))
-        card = self.renderer.digest("teams", await _run(self.desk.digest))
-        card["body"].insert(0, {"type": "TextBlock", "text": note, "wrap": True, "weight": "Bolder"})
+        outcome = await _run(self.desk.resolve_group, a.click(), a.since)
+        if outcome.result is Result.INVALID:
+            return tr.invoke_message(self.say("teams_card_expired"))
+        note = (self.say("digest_resolved_note", user=self._who(a), count=outcome.count) if outcome.done
+                else self.say("digest_nothing_open"))
+        return await self._digest_settle(context, a, note, outcome)
+
+    async def digest_snooze(self, context: TurnContext, a: tr.Action) -> dict[str, Any]:
+        outcome = await _run(self.desk.snooze_group, a.click(), a.since)
+        if outcome.result is Result.INVALID:
+            return tr.invoke_message(self.say("teams_card_expired"))
+        if outcome.until is None:
+            note = self.say("digest_not_open_to_snooze")
+        else:
+            local = outcome.until.astimezone(outcome.zone) if outcome.zone else outcome.until
+            when = f"{local:%a %d %b %H:%M} ({local.tzname()})"
+            note = (self.say("digest_snoozed_note", user=self._who(a), when=when) if outcome.done
+                    else self.say("digest_already_snoozed", when=when))
+        return await self._digest_settle(context, a, note, outcome)
+
+    async def _digest_settle(self, context: TurnContext, a: tr.Action, note: str, outcome: Outcome) -> dict[str, Any]:
+        """The clicked digest redrawn as it stands now (its header recounted), with what was
+        done to the group, by whom, right under the header."""
+        card = self.renderer.digest_post("teams", outcome.digest).main
+        title = self.desk.catalog.title(a.intent) if a.intent in self.desk.catalog else self.say("digest_unknown_title")
+        card["body"].insert(tr.digest_header_size(card), tr.digest_note(title, note))
         return await self._settle(context, a, card)

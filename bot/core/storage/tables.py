@@ -150,6 +150,16 @@ class DigestRunRow(Base):
     posted_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
 
 
+class DigestSnoozeRow(Base):
+    """A digest group someone snoozed: left out of every digest until `until`."""
+
+    __tablename__ = "digest_snoozes"
+    intent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(_UTC())
+    user: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
