@@ -56,18 +56,24 @@ def fits_slack(payload: dict[str, Any]) -> bool:
 
 def _within_text_budget(blocks: list[dict[str, Any]]) -> None:
     """Shorten the longest sections until the blocks' text is within the budget (a reply of
-    many findings, each at its section limit); the buttons and headers stay whole."""
+    many findings, each at its section limit), then, if that is not enough, leave out sections
+    from the end; the header, the first section and the buttons stay."""
     excess = block_text_chars(blocks) - SLACK_BLOCK_TEXT_BUDGET
     while excess > 0:
         sections = [b for b in blocks if b["type"] == "section" and isinstance(b.get("text"), dict)
                     and len(b["text"]["text"]) > SLACK_SECTION_FLOOR]
         if not sections:
-            return
+            break
         longest = max(sections, key=lambda b: len(b["text"]["text"]))
         text = longest["text"]["text"]
         keep = max(SLACK_SECTION_FLOOR, len(text) - excess, len(text) // 2)
         longest["text"]["text"] = cut(text, keep)
         excess -= len(text) - len(longest["text"]["text"])
+    while excess > 0:
+        sections = [i for i, b in enumerate(blocks) if b["type"] in ("section", "context")]
+        if len(sections) < 2:
+            return
+        excess -= block_text_chars(blocks.pop(sections[-1]))
 
 
 def slack_mention(platform: str, user: str) -> str | None:

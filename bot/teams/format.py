@@ -35,7 +35,7 @@ def teams_escape(text: str) -> str:
     text = _BACKSLASH.sub(r"\\\\", text)
     if text.count("*") >= 2:                       # a lone asterisk emphasises nothing
         text = text.replace("*", "\\*")
-    if len(_FREE_UNDERSCORE.findall(text)) >= 2:   # snake_case_names stay as they are
+    if _FREE_UNDERSCORE.search(text):  # snake_case_names stay; one free "_" can close a layout's _italic_
         text = _FREE_UNDERSCORE.sub(lambda m: "\\_", text)
     if _LINK.search(text):                         # only "[label](url)" makes a link
         text = text.replace("[", "\\[").replace("]", "\\]")
@@ -78,13 +78,11 @@ def fit_teams(card: dict[str, Any]) -> dict[str, Any]:
                 walk(column.get("items", []))
 
     walk(card.get("body", []))
-    excess = card_bytes(card) - TEAMS_CARD_BUDGET_BYTES
     for block in sorted(blocks, key=lambda b: -len(b["text"])):
+        excess = card_bytes(card) - TEAMS_CARD_BUDGET_BYTES
         if excess <= 0:
             break
-        before = len(block["text"].encode("utf-8"))
-        block["text"] = cut(block["text"], max(200, len(block["text"]) - excess))
-        excess -= before - len(block["text"].encode("utf-8"))
+        block["text"] = cut(block["text"], max(200, len(block["text"]) - excess - 8))
     return card
 
 
