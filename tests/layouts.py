@@ -19,7 +19,10 @@ from bot.slack.home import home_view
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
 CASE_ID = "7b0c4b7e-0000-4000-8000-000000000001"
-HOSTILE = '1. *Oak* _Side_ [Table](https://evil.example) <!channel> & "SO-1"\n2. - next'
+HOSTILE_PRODUCT = "*Oak* _Side_ [Table](https://evil.example) <x> & co"
+# A numbered paste line ("From your message: \1. ..." showed a stray backslash in Teams) naming a
+# product whose name is Markdown: a list marker, emphasis and a link that must all stay text.
+HOSTILE = f'1. Product "{HOSTILE_PRODUCT}" in "SO-1" has not been exported to QuickBooks'
 
 
 def worst_diagnosis(core) -> Answer:
@@ -79,7 +82,7 @@ def teams_layouts(core, answers: dict[str, Answer]) -> list[tuple[str, dict[str,
     r = core.renderer
     out = [(f"answer:{name}", r.teams(a, CASE_ID)) for name, a in answers.items()]
     out.append(("answer:worst", r.teams(worst_diagnosis(core), CASE_ID)))
-    out.append(("answer:hostile", r.teams(core.engine.answer_for("order_product_not_exported", HOSTILE), CASE_ID)))
+    out.append(("answer:hostile", r.teams(core.engine.diagnose(HOSTILE), CASE_ID)))
     out.append(("checkin", r.checkin("teams", CASE_ID, "bill_not_exported")))
     related = [core.catalog.title(i) for i in core.catalog["bill_not_exported"].related]
     out.append(("still_failing", r.layout("teams", "still_failing", {"related": related, "case_id": CASE_ID,
