@@ -34,11 +34,14 @@ class DigestPost:
 
 
 def sparkline(values: list[int]) -> str:
-    """One block character a value, scaled from zero to the largest (all zero: the lowest)."""
-    top = max(values, default=0)
-    if top <= 0:
-        return SPARK[0] * len(values)
-    return "".join(SPARK[round(v / top * (len(SPARK) - 1))] for v in values)
+    """One block character a value, from the lowest to the highest of them, as sparklines are
+    drawn (the figures beside it say where it starts and ends); a flat line sits in the middle."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high == low:
+        return SPARK[3] * len(values) if high else SPARK[0] * len(values)
+    return "".join(SPARK[round((v - low) / (high - low) * (len(SPARK) - 1))] for v in values)
 
 
 def first_words(question: str) -> str:

@@ -87,3 +87,10 @@ def test_no_teams_text_has_a_backslash_teams_does_not_need(teams):
         for item in teams_items(card):
             text = item.get("text", "") if item.get("type") == "TextBlock" else ""
             assert not re.search(r"\\[0-9<>{}()#!+.=-]", text), (name, text)
+
+
+def test_the_trend_is_a_sparkline_from_the_lowest_to_the_highest():
+    from bot.core.replies.digest_view import sparkline
+
+    assert sparkline([3, 4, 4, 6, 9, 12]) == "▁▂▂▃▆█"
+    assert sparkline([5] * 4) == "▄▄▄▄" and sparkline([0] * 3) == "▁▁▁" and sparkline([]) == ""
