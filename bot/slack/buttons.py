@@ -21,6 +21,7 @@ from ..core.outcomes import Result
 from ..core.replies.render import Renderer, Safe
 from ..core.storage.tables import Case
 from . import translate as tr
+from .format import fit_slack
 from .translate import Clicked
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,8 @@ class Buttons:
         if digest is not None:
             fresh = self.renderer.digest_post("slack", digest).main
             header = [b for b in fresh["blocks"] if tr.is_digest_header(b)]
-        blocks = tr.settle_digest_group(c.blocks, intent, note, header, keep_menu)
+        # Notes add text: the updated digest is fitted again to Slack's block-text budget.
+        blocks = fit_slack({"blocks": tr.settle_digest_group(c.blocks, intent, note, header, keep_menu)})["blocks"]
         text = c.text or note
         if header:  # the notification text says what the header says
             first = header[0]["text"]["text"]
