@@ -143,12 +143,14 @@ def measure_svg(page, svg: str) -> dict[str, Any]:
     }""")
 
 
-def test_the_confusion_matrix_shows_every_label_whole_with_no_large_empty_area(cards_page):
+def test_the_confusion_matrix_shows_every_label_whole_with_no_large_empty_area(browser):
     n = len(LABELS)
     matrix = [[(5 if i == j else (1 if (i + j) % 5 == 0 else 0)) for j in range(n)] for i in range(n)]
     report = Report(total=sum(map(sum, matrix)), accuracy=0.9, in_scope_top3=1.0, oos_precision=1.0, oos_recall=1.0,
                     labels=LABELS, matrix=matrix)
-    seen = measure_svg(cards_page, confusion_svg(report))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    seen = measure_svg(page, confusion_svg(report))
+    page.close()
     assert seen["clipped"] == []                                  # no label (or cell) outside the picture
     assert seen["left"] <= 16 and seen["right"] <= 48 and seen["bottom"] <= 16, seen
     assert seen["gapAboveLabels"] <= 60, seen                     # the old fixed margin left ~150 px empty
