@@ -50,8 +50,8 @@ async def test_the_digest_card_and_every_menu_choice(start_bot):
     text = card_text(card)
     assert "Sync errors still open: 5" in text and "**2** new, **0** fixed in the last day" in text
     assert "Last 14 days: " in text
-    assert "- Sale SO-product_not_exported-0-: Walnut side table" in text      # what each entry is
-    assert '- someone in Teams asked “Error: Bill "BILL-7731" has not been exported to…” (BILL-7731)' in text
+    assert "• Sale SO-product_not_exported-0-: Walnut side table" in text      # what each entry is
+    assert '• someone in Teams asked “Error: Bill "BILL-7731" has not been exported to…” (BILL-7731)' in text
     # One "..." menu a group: its actions are secondary; no group has a row of buttons.
     verbs = [(a["verb"], a["data"]["intent"], a["mode"]) for a in actions_of(card)]
     assert verbs == [(v, i, "secondary") for i in ("product_not_exported", "bill_not_exported")
