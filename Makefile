@@ -36,6 +36,7 @@ chat: install
 test: install
 	@tools/ensure-postgres.sh
 	@tools/ensure-chromium.sh
+	@tools/ensure-npm-packages.sh
 	$(PY) -m pytest
 
 bench: install

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .cases.digest import Digest, build_digest, resolve_group
 from .cases import earlier
+from .cases.digest import Digest, build_digest
+from .cases.digest_state import resolve_group, snooze_group, snoozed_until
 from .cases.escalations import Escalation, get_escalation, open_escalation
 from .cases.escalations import claim as claim_escalation
 from .cases.followups import Followups
@@ -48,7 +50,8 @@ log = logging.getLogger(__name__)
 TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)
 RELATED_SHOWN = 3
 SNOOZES = ("hour", "tomorrow")
-MARKER_CHARS = 64  # events.message, where the once-only markers of caseless clicks are kept
+MARKER_CHARS = 64
+_CAUSE = re.compile(r"[a-z0-9_]{1,64}")  # an intent id as digest controls carry it (known to the catalog or not)  # events.message, where the once-only markers of caseless clicks are kept
 
 
 @dataclass(frozen=True)
@@ -351,21 +354,41 @@ class Desk:
     # -- clicks on the digest ------------------------------------------------------------------------
 
     def show_fix(self, click: Click) -> Outcome:
-        """A digest group's "Show the fix"."""
+        """A digest group's "Show the fix": the cause's answer (the edge posts it in the
+        digest's thread)."""
         if click.intent not in self.catalog:
             return Outcome(Result.INVALID)
         return Outcome(Result.DONE, answer=self.engine.answer_for(click.intent))
 
-    def resolve_group(self, click: Click) -> Outcome:
-        """A digest group's "Mark all resolved": every open sync error and case with that cause."""
-        if click.intent not in self.catalog:
+    def resolve_group(self, click: Click, since: datetime | None = None) -> Outcome:
+        """A digest group's "Mark resolved": every open sync error and case with that cause
+        (a cause the catalog does not know included). ALREADY when nothing in it is open any
+        more. The Outcome carries the digest as it stands now, counted from `since` (the
+        clicked digest's own window), for its header."""
+        if not _CAUSE.fullmatch(click.intent):
             return Outcome(Result.INVALID)
         count = resolve_group(self.store, click.intent, self.clock())
-        return Outcome(Result.DONE if count else Result.ALREADY, count=count)
+        return Outcome(Result.DONE if count else Result.ALREADY, count=count, digest=self.digest(since))
 
-    def digest(self) -> Digest:
-        """The digest as it stands now."""
-        return build_digest(self.store, self.catalog, self.clock())
+    def snooze_group(self, click: Click, since: datetime | None = None) -> Outcome:
+        """A digest group's "Snooze a day": left out of digests until this time tomorrow.
+        ALREADY (with when it comes back) for a group already snoozed, and for one with
+        nothing open."""
+        if not _CAUSE.fullmatch(click.intent):
+            return Outcome(Result.INVALID)
+        now, where = self.clock(), zone(None, self.default_tz)
+        before = self.digest(since)
+        if not any(g.intent == click.intent for g in before.groups + before.snoozed):
+            return Outcome(Result.ALREADY, digest=before, zone=where)
+        until = snooze_group(self.store, click.intent, click.user, now)
+        if until is None:
+            return Outcome(Result.ALREADY, until=snoozed_until(self.store, click.intent, now), digest=before,
+                           zone=where)
+        return Outcome(Result.DONE, until=until, zone=where, digest=self.digest(since))
+
+    def digest(self, since: datetime | None = None) -> Digest:
+        """The digest as it stands now; `since` as build_digest takes it."""
+        return build_digest(self.store, self.catalog, self.clock(), since)
 
     # -- people -----------------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ class Outcome:
     by: str = ""                          # who did it before (user id)...
     by_name: str = ""                     # ...as the platform showed them...
     at: datetime | None = None            # ...and when
+    digest: Any = None                    # a digest control: the digest as it stands now (cases.digest.Digest)
 
     @property
     def done(self) -> bool:

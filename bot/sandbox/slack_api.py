@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from ..slack.format import SLACK_BLOCK_TEXT_LIMIT, block_text_chars
 from . import workspace as ws
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,9 @@ def message_problem(body: dict[str, Any], update: bool = False) -> dict[str, Any
         return {"ok": False, "error": "msg_too_long"}
     if blocks is None:
         return None
+    if isinstance(blocks, list) and block_text_chars(blocks) > SLACK_BLOCK_TEXT_LIMIT:
+        # What Slack answers (undocumented) when the blocks' text together is too long.
+        return {"ok": False, "error": "msg_blocks_too_long"}
     problem = blocks_problem(blocks)
     if problem:
         log.warning("sandbox Slack API: invalid blocks: %s", problem)
@@ -212,6 +216,13 @@ def _element_problem(element: Any) -> str | None:
             return "button value longer than 2000"
         if element.get("style") not in (None, "primary", "danger"):
             return f"unknown button style {element.get('style')!r}"
+    if element.get("type") == "overflow":
+        options = element.get("options") or []
+        if not 2 <= len(options) <= 5:
+            return "overflow needs 2 to 5 options"
+        for option in options:
+            if len(str((option.get("text") or {}).get("text", ""))) > 75 or len(str(option.get("value", ""))) > 150:
+                return "an overflow option is too long"
     if element.get("type") == "static_select":
         options = element.get("options") or []
         if not 0 < len(options) <= 100:

@@ -96,11 +96,13 @@ class SlackSide:
             action.update(text=element.get("text"), value=element.get("value", ""))
             if element.get("style"):
                 action["style"] = element["style"]
-        elif element.get("type") == "static_select":
+        elif element.get("type") in ("static_select", "overflow"):
             chosen = next((o for o in element.get("options") or [] if o.get("value") == option), None)
             if chosen is None:
                 return False
-            action.update(selected_option=chosen, placeholder=element.get("placeholder"))
+            action["selected_option"] = chosen
+            if element["type"] == "static_select":
+                action["placeholder"] = element.get("placeholder")
         else:
             return False
         channel = next((c for c in ws.CHANNELS if c["id"] == message.channel), {"name": message.channel})

@@ -29,6 +29,7 @@ from ..core.outcomes import Outcome, Result, Why
 from ..core.replies import notes
 from ..core.replies.render import Renderer, Safe
 from . import translate as tr
+from .format import fit_slack
 from .translate import Clicked
 
 log = logging.getLogger(__name__)
@@ -282,29 +283,71 @@ class Buttons:
         except Exception:  # noqa: BLE001 - the Desk falls back to the case's zone, then DIGEST_TZ
             return None
 
-    # -- the digest's buttons -------------------------------------------------------------------------
+    # -- the digest's menu ------------------------------------------------------------------------------
+    # One "⋯" menu per group (action syncmedic_digest_menu, options "fix:", "resolve:", "snooze:"
+    # + intent). Digests posted before the menu carry two buttons per group with a bare intent
+    # (syncmedic_digest_steps, syncmedic_digest_resolve): they keep working.
+
+    async def digest_menu(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        c = Clicked.of(body)
+        verb, _, intent = c.option.partition(":")
+        handler = {"fix": self._digest_fix, "resolve": self._digest_resolve, "snooze": self._digest_snooze}.get(verb)
+        if handler is not None:
+            await handler(client, c, intent)
 
     async def digest_steps(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)
-        outcome = await self.run(self.desk.show_fix, c.click(intent=c.raw_value))
-        if not outcome.done or outcome.answer is None:
-            return
-        await self.post(client, c.channel, c.message_ts, self.renderer.slack(outcome.answer), None, None)
+        await self._digest_fix(client, c, c.raw_value)
 
     async def digest_resolve(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         c = Clicked.of(body)
-        outcome = await self.run(self.desk.resolve_group, c.click(intent=c.raw_value))
-        if not outcome.done:
-            return  # a repeat click (or nothing was open): keep the note that is there
-        note = self.say("slack_group_resolved", user=self._who(c), count=outcome.count,
-                        title=self.desk.catalog.title(c.raw_value))
-        blocks = []
-        for block in c.blocks:
-            if block.get("type") == "actions" and block.get("block_id") == f"syncmedic_digest:{c.raw_value}":
-                block = {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
-            blocks.append(block)
-        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks,
-                                 text=(body.get("message") or {}).get("text") or note)
+        await self._digest_resolve(client, c, c.raw_value)
+
+    async def _digest_fix(self, client: AsyncWebClient, c: Clicked, intent: str) -> None:
+        """The cause's fix in the digest's thread, and a note under the group saying it is there."""
+        outcome = await self.run(self.desk.show_fix, c.click(intent=intent))
+        if not outcome.done or outcome.answer is None:
+            return
+        await self.post(client, c.channel, c.thread or c.message_ts, self.renderer.slack(outcome.answer), None, None)
+        await self._digest_settle(client, c, intent, self.say("digest_fix_posted", user=self._who(c)), None,
+                                  keep_menu=True)
+
+    async def _digest_resolve(self, client: AsyncWebClient, c: Clicked, intent: str) -> None:
+        outcome = await self.run(self.desk.resolve_group, c.click(intent=intent), tr.digest_since(c.blocks))
+        if outcome.result is Result.INVALID:
+            return
+        note = (self.say("digest_resolved_note", user=self._who(c), count=outcome.count) if outcome.done
+                else self.say("digest_nothing_open"))
+        await self._digest_settle(client, c, intent, note, outcome.digest)
+
+    async def _digest_snooze(self, client: AsyncWebClient, c: Clicked, intent: str) -> None:
+        outcome = await self.run(self.desk.snooze_group, c.click(intent=intent), tr.digest_since(c.blocks))
+        if outcome.result is Result.INVALID:
+            return
+        if outcome.until is None:
+            note = self.say("digest_not_open_to_snooze")
+        else:
+            when = Safe(notes.when(self.renderer, "slack", outcome.until, self.desk.clock(), outcome.zone))
+            note = (self.say("digest_snoozed_note", user=self._who(c), when=when) if outcome.done
+                    else self.say("digest_already_snoozed", when=when))
+        await self._digest_settle(client, c, intent, note, outcome.digest)
+
+    async def _digest_settle(self, client: AsyncWebClient, c: Clicked, intent: str, note: str, digest: Any,
+                             keep_menu: bool = False) -> None:
+        """The clicked digest updated in place: the group's note under it (its menu gone, unless
+        `keep_menu`), and the header recounted from `digest` (the digest as it stands now)."""
+        header = []
+        if digest is not None:
+            fresh = self.renderer.digest_post("slack", digest).main
+            header = [b for b in fresh["blocks"] if tr.is_digest_header(b)]
+        # Notes add text: the updated digest is fitted again to Slack's block-text budget.
+        blocks = fit_slack({"blocks": tr.settle_digest_group(c.blocks, intent, note, header, keep_menu)})["blocks"]
+        text = c.text or note
+        if header:  # the notification text says what the header says
+            first = header[0]["text"]["text"]
+            text = first.replace("*", "") if header[0].get("type") != "header" else \
+                f"{first} ({digest.new} new, {digest.fixed} fixed)"
+        await client.chat_update(channel=c.channel, ts=c.message_ts, blocks=blocks, text=text)
 
 
 def _link_in(blocks: list[dict[str, Any]]) -> str:

@@ -99,6 +99,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
     app.action("syncmedic_snooze_tomorrow")(clicked(buttons.snooze_tomorrow))
     app.action("syncmedic_digest_steps")(clicked(buttons.digest_steps))
     app.action("syncmedic_digest_resolve")(clicked(buttons.digest_resolve))
+    app.action("syncmedic_digest_menu")(clicked(buttons.digest_menu))
 
     @app.event("app_home_opened")
     async def on_home(event: dict, client: AsyncWebClient, context: Any) -> None:

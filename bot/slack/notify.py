@@ -12,6 +12,7 @@ from ..core.storage.tables import Case
 from .edge import SlackEdge
 
 log = logging.getLogger(__name__)
+DIGEST_TOO_BIG = {"msg_blocks_too_long", "invalid_blocks", "msg_too_long"}
 GONE_ERRORS = {"channel_not_found", "is_archived", "not_in_channel", "account_inactive", "user_not_found",
                "token_revoked", "invalid_auth"}
 
@@ -51,11 +52,32 @@ class SlackNotifier:
         return [f"slack:{self.digest_team}:{self.digest_channel}"] if self.digest_channel else []
 
     async def send_digest(self, target: str, digest: Digest) -> str:
+        """The digest, fitted to Slack's budget, with the groups that did not fit in its thread.
+        Refused as too large anyway, it goes again as its header alone with every group in the
+        thread (a digest that always fails would be retried all day)."""
         client, _ = await self.edge.clients.for_team(self.digest_team)
-        payload = self.edge.renderer.digest("slack", digest)
+        post = self.edge.renderer.digest_post("slack", digest)
+        try:
+            ts = await self._post(client, post.main)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in DIGEST_TOO_BIG:
+                raise
+            log.warning("Slack refused the digest (%s); posting it as a summary with the groups in its thread",
+                        exc.response.get("error"))
+            post = self.edge.renderer.digest_post("slack", digest, compact=True)
+            ts = await self._post(client, post.main)
+        for reply in post.rest:
+            try:  # the digest itself is out: a lost reply is logged, never a reason to post it all again
+                await self._post(client, reply, ts)
+            except SlackApiError as exc:
+                log.warning("a reply in the digest's thread failed (%s)", exc.response.get("error"))
+        return ts
+
+    async def _post(self, client, payload: dict, thread: str = "") -> str:
         try:
             resp = await client.chat_postMessage(channel=self.digest_channel, text=payload["text"],
-                                                 blocks=payload["blocks"], unfurl_links=False)
+                                                 blocks=payload["blocks"], unfurl_links=False,
+                                                 **({"thread_ts": thread} if thread else {}))
         except SlackApiError as exc:
             if exc.response.get("error") in GONE_ERRORS:
                 raise Gone(exc.response.get("error")) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from ..core.nlu.answers import Answer
@@ -152,10 +153,11 @@ class Clicked:
     blocks: list[dict[str, Any]]
     value: dict[str, str]       # the case and intent the button carries
     raw_value: str = ""         # the button's value as sent (digest buttons carry a bare intent)
+    option: str = ""            # the value of the option picked in a menu (static_select, overflow)
+    text: str = ""              # the clicked message's notification text
     ephemeral: bool = False     # a private answer (slash command outside the bot's channels)
     response_url: str = ""
     user_name: str = ""
-    text: str = ""              # the clicked message's notification text
     ours: bool = True           # the value is one our buttons carry (not forged, not garbled)
 
     @classmethod
@@ -171,17 +173,17 @@ class Clicked:
         raw = action.get("value") if isinstance(action.get("value"), str) else ""
         value = action_value(raw)
         ours = "case_id" in value or "escalation" in value
+        picked = action.get("selected_option") if isinstance(action.get("selected_option"), dict) else {}
+        option = str(picked.get("value", ""))
         if action.get("type") == "static_select":
-            value = {"intent": str((action.get("selected_option") or {}).get("value", "")),
-                     "case_id": str(action.get("block_id") or "").partition(":")[2]}
+            value = {"intent": option, "case_id": str(action.get("block_id") or "").partition(":")[2]}
             ours = True
         user = body.get("user") or {}
         return cls(team=(body.get("team") or {}).get("id", ""), user=user.get("id", ""),
                    channel=channel, message_ts=message_ts, thread=thread, blocks=message.get("blocks") or [],
-                   value=value, raw_value=raw, ephemeral=bool(container.get("is_ephemeral")),
-                   response_url=body.get("response_url") or "",
-                   user_name=str(user.get("name") or user.get("username") or "")[:200],
-                   text=str(message.get("text") or ""), ours=ours)
+                   value=value, raw_value=raw, option=option, text=str(message.get("text") or ""),
+                   ephemeral=bool(container.get("is_ephemeral")), response_url=body.get("response_url") or "",
+                   user_name=str(user.get("name") or user.get("username") or "")[:200], ours=ours)
 
     def click(self, intent: str | None = None) -> Click:
         """The click for the Desk (`intent` overrides the button's, for buttons that carry a bare one)."""
@@ -192,8 +194,12 @@ class Clicked:
 
 
 def metadata(case_id: str | None, answer: Answer) -> dict[str, Any]:
-    return {"event_type": METADATA_EVENT,
-            "event_payload": {"case_id": case_id, "intent": answer.intent, "confidence": round(answer.confidence, 4)}}
+    """A diagnosis's message metadata. Slack's metadata schema has no null: an answer with no
+    case (a greeting, a refusal) leaves `case_id` out."""
+    payload: dict[str, Any] = {"intent": answer.intent, "confidence": round(answer.confidence, 4)}
+    if case_id:
+        payload = {"case_id": case_id, **payload}
+    return {"event_type": METADATA_EVENT, "event_payload": payload}
 
 
 def action_value(raw: str | None) -> dict[str, str]:
@@ -218,6 +224,60 @@ def safe_channel_link(channel_id: str | None) -> str:
 
 def safe_usergroup_mention(group_id: str | None) -> str:
     return f"<!subteam^{group_id}> " if group_id and _SUBTEAM_ID.match(group_id) else ""
+
+
+DIGEST_HEAD = "syncmedic_digest_head"
+DIGEST_STATS = "syncmedic_digest_stats"
+DIGEST_GROUP = "syncmedic_digest:"
+DIGEST_NOTE = "syncmedic_digest_note:"
+
+
+def digest_since(blocks: list[dict[str, Any]]) -> datetime | None:
+    """When the clicked digest's "new / fixed" window starts (its header's block_id carries it),
+    so the recounted header keeps counting from the same moment."""
+    for block in blocks or []:
+        head, _, stamp = str(block.get("block_id", "")).partition(":")
+        if head == DIGEST_HEAD and stamp.isdigit():
+            return datetime.fromtimestamp(int(stamp), timezone.utc)
+    return None
+
+
+def is_digest_header(block: dict[str, Any]) -> bool:
+    block_id = str(block.get("block_id", ""))
+    return block_id == DIGEST_STATS or block_id.partition(":")[0] == DIGEST_HEAD
+
+
+def settle_digest_group(blocks: list[dict[str, Any]], intent: str, note: str, header: list[dict[str, Any]],
+                        keep_menu: bool = False) -> list[dict[str, Any]]:
+    """A digest's blocks after a click on group `intent`: the header replaced by `header` (when
+    given), the group's note under it (replacing an earlier one), and unless `keep_menu` the
+    group cut to its title line with its menu (or, on an older digest, its buttons) gone."""
+    out: list[dict[str, Any]] = []
+    placed_header = False
+    for block in blocks or []:
+        block_id = str(block.get("block_id", ""))
+        if header and is_digest_header(block):
+            if not placed_header:
+                out.extend(header)
+                placed_header = True
+            continue
+        if block_id == DIGEST_NOTE + intent:
+            continue
+        if block_id == DIGEST_GROUP + intent:
+            if block.get("type") == "actions":        # an older digest's two buttons
+                if keep_menu:
+                    out.append(block)
+            else:
+                if not keep_menu:
+                    block = {k: v for k, v in block.items() if k != "accessory"}
+                    if isinstance(block.get("text"), dict):
+                        block["text"] = {**block["text"], "text": block["text"]["text"].split("\n")[0]}
+                out.append(block)
+            out.append({"type": "context", "block_id": DIGEST_NOTE + intent,
+                        "elements": [{"type": "mrkdwn", "text": note}]})
+            continue
+        out.append(block)
+    return out
 
 
 def without_actions(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -61,6 +61,7 @@ class CardActions:
             "choose": self.choose, "escalate": self.escalate, "decline": self.decline, "claim": self.claim,
             "snooze_hour": self.snooze_hour, "snooze_tomorrow": self.snooze_tomorrow,
             "digest_steps": self.digest_steps, "digest_resolve": self.digest_resolve,
+            "digest_snooze": self.digest_snooze,
         }
 
     async def on_invoke(self, context: TurnContext, activity: dict[str, Any]) -> None:
@@ -260,7 +261,8 @@ class CardActions:
         card = self.renderer.checkin("teams", outcome.case.id, outcome.case.intent)
         return await self._show(context, a, card, note, settle=True)
 
-    # -- digest buttons ---------------------------------------------------------------------------------
+    # -- the digest's menus ------------------------------------------------------------------------------
+    # Each group's "..." menu (secondary Action.Execute: Show the fix, Mark resolved, Snooze a day).
 
     def _unchanged(self, outcome: Outcome) -> dict[str, Any] | None:
         """The invoke response for a click that changed nothing, or None when it did something."""
@@ -278,14 +280,29 @@ class CardActions:
         return tr.invoke_message(self.say("teams_fix_posted"))
 
     async def digest_resolve(self, context: TurnContext, a: tr.Action) -> dict[str, Any]:
-        outcome = await _run(self.desk.resolve_group, a.click())
-        if outcome.result is Result.ALREADY:
-            return tr.invoke_message(self.say("teams_nothing_to_resolve"))
-        if (unchanged := self._unchanged(outcome)) is not None:
-            return unchanged
-        note = self.say("teams_group_resolved", user=self._who(a), count=outcome.count,
-                        title=self.desk.catalog.title(a.intent))
-        card = self.renderer.digest("teams", await _run(self.desk.digest))
-        card["body"].insert(0, {"type": "TextBlock", "text": note, "wrap": True, "weight": "Bolder"})
-        await self._update(context, a, tr.card_activity(card))
-        return tr.invoke_card(card)
+        outcome = await _run(self.desk.resolve_group, a.click(), a.since)
+        if outcome.result is Result.INVALID:
+            return tr.invoke_message(self.say("why_expired"))
+        note = (self.say("digest_resolved_note", user=self._who(a), count=outcome.count) if outcome.done
+                else self.say("digest_nothing_open"))
+        return await self._digest_settle(context, a, note, outcome)
+
+    async def digest_snooze(self, context: TurnContext, a: tr.Action) -> dict[str, Any]:
+        outcome = await _run(self.desk.snooze_group, a.click(), a.since)
+        if outcome.result is Result.INVALID:
+            return tr.invoke_message(self.say("why_expired"))
+        if outcome.until is None:
+            note = self.say("digest_not_open_to_snooze")
+        else:
+            when = Safe(notes.when(self.renderer, "teams", outcome.until, self.desk.clock(), outcome.zone))
+            note = (self.say("digest_snoozed_note", user=self._who(a), when=when) if outcome.done
+                    else self.say("digest_already_snoozed", when=when))
+        return await self._digest_settle(context, a, note, outcome)
+
+    async def _digest_settle(self, context: TurnContext, a: tr.Action, note: str, outcome: Outcome) -> dict[str, Any]:
+        """The clicked digest redrawn as it stands now (its header recounted), with what was
+        done to the group, by whom, right under the header."""
+        card = self.renderer.digest_post("teams", outcome.digest).main
+        title = self.desk.catalog.title(a.intent) if a.intent in self.desk.catalog else self.say("digest_unknown_title")
+        card["body"].insert(tr.digest_header_size(card), tr.digest_note(title, note))
+        return await self._show(context, a, card)

@@ -33,6 +33,10 @@ class ConversationGone(Exception):
         self.status = status
 
 
+class TooLarge(Exception):
+    """Teams answered 413: the message is over its size limit (never retried as it is)."""
+
+
 @dataclass
 class Backoff:
     attempts: int = 4              # tries in all, the first included
@@ -76,6 +80,8 @@ async def with_retries(call: Callable[[], Awaitable[T]], backoff: Backoff, what:
         except ClientResponseError as exc:
             if exc.status in GONE:
                 raise ConversationGone(exc.status) from None
+            if exc.status == 413:
+                raise TooLarge(f"Teams refused a {what} as too large") from None
             if exc.status not in THROTTLED or attempt >= backoff.attempts:
                 raise
             wait = backoff.delay(attempt, exc.headers)

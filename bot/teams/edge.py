@@ -31,7 +31,7 @@ from ..core.storage.store import Store
 from ..core.storage.tables import USER_TZ_CHARS
 from . import translate as tr
 from .actions import CardActions
-from .connector import ConversationGone, with_retries
+from .connector import ConversationGone, with_retries, TooLarge
 from .conversations import Conversations
 from .hosting import Hosting
 
@@ -161,7 +161,13 @@ class TeamsEdge:
         if case is not None and incoming.timezone:
             case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
         card = self.renderer.teams(answer, case.id if case else None)
-        ref = await send(tr.answer_activity(card, case.id if case else None, answer))
+        activity = tr.answer_activity(card, case.id if case else None, answer)
+        try:
+            ref = await send(activity)
+        except TooLarge:  # over Teams' limit however it was fitted: the answer as text, once
+            log.warning("Teams refused an answer as too large; sending it as text")
+            ref = await send(tr.plain_answer_activity(
+                self.say("teams_plain_fallback"), self.renderer.text(answer, case.id if case else None), activity))
         # The case is written once its answer was posted: an answer nobody saw leaves none.
         await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due())
 

@@ -15,7 +15,7 @@ from ..core.schedule.clockwork import Gone
 from ..core.cases.digest import Digest
 from ..core.storage.tables import Case
 from . import translate as tr
-from .connector import ConversationGone
+from .connector import ConversationGone, TooLarge
 from .conversations import Stored
 from .edge import TeamsEdge
 
@@ -42,8 +42,23 @@ class TeamsNotifier:
         return self.edge.digest_targets()
 
     async def send_digest(self, target: str, digest: Digest) -> str:
+        """The digest card, fitted to Teams' size advice, with the groups that did not fit as
+        replies in its thread; refused as too large (413) anyway, its header alone with every
+        group in the thread."""
         stored = await self._conversation(target.removeprefix(TARGET_PREFIX))
-        return await self._send(stored, tr.card_activity(self.edge.renderer.digest("teams", digest)))
+        post = self.edge.renderer.digest_post("teams", digest)
+        try:
+            sent = await self._send(stored, tr.card_activity(post.main))
+        except TooLarge:
+            log.warning("Teams refused the digest as too large; posting it as a summary with the groups in its thread")
+            post = self.edge.renderer.digest_post("teams", digest, compact=True)
+            sent = await self._send(stored, tr.card_activity(post.main))
+        for reply in post.rest:
+            try:  # the digest itself is out: a lost reply is logged, never a reason to post it all again
+                await self._send(stored, tr.card_activity(reply), sent)
+            except Exception:  # noqa: BLE001
+                log.warning("a reply in the digest's thread failed", exc_info=True)
+        return sent
 
     async def _conversation(self, key: str) -> Stored:
         stored = await asyncio.to_thread(self.edge.conversations.get, key)

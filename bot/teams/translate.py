@@ -13,10 +13,12 @@ import html
 import re
 from urllib.parse import quote, urlencode
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from ..core.nlu.answers import Answer
 from ..core.outcomes import Click, Where
+from .format import TEAMS_TEXT_CHARS, keep_line_breaks, teams_escape
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"
@@ -211,6 +213,12 @@ class Action:
     def intent(self) -> str:
         return self.data.get("intent", "")
 
+    @property
+    def since(self) -> datetime | None:
+        """A digest control's: when the clicked digest's "new / fixed" window starts."""
+        stamp = self.data.get("since", "")
+        return datetime.fromtimestamp(int(stamp), timezone.utc) if stamp.isdigit() and len(stamp) < 12 else None
+
     def click(self) -> Click:
         """The click for the Desk: on the card `reply_to`, in this tenant and conversation."""
         conv = self.incoming.conversation
@@ -227,7 +235,7 @@ def read_action(activity: dict[str, Any]) -> Action | None:
         return None
     raw = action.get("data") if isinstance(action.get("data"), dict) else {}
     data = {k: str(v)[:ID_CHARS] for k, v in raw.items()
-            if k in ("case_id", "intent", "escalation") and isinstance(v, str)}
+            if k in ("case_id", "intent", "escalation", "since") and isinstance(v, str)}
     return Action(str(action.get("verb") or ""), data, read_activity(activity))
 
 
@@ -252,6 +260,13 @@ def answer_activity(card: dict[str, Any], case_id: str | None, answer: Answer) -
 
 def checkin_activity(card: dict[str, Any], case_id: str, intent: str) -> dict[str, Any]:
     return card_activity(card, {CHECKIN_KEY: {"case_id": case_id, "intent": intent}})
+
+
+def plain_answer_activity(note: str, text: str, refused: dict[str, Any]) -> dict[str, Any]:
+    """An answer Teams refused as a card, as text (escaped, its lines kept), with the refused
+    activity's channelData (the sync_diagnosis stays on it)."""
+    body = keep_line_breaks(f"{note}\n{teams_escape(text)}")[:TEAMS_TEXT_CHARS * 4]
+    return {**text_activity(body), **({"channelData": refused["channelData"]} if refused.get("channelData") else {})}
 
 
 def text_activity(text: str) -> dict[str, Any]:
@@ -327,6 +342,24 @@ def message_link(conv: Conversation, thread: str) -> str:
         return ""
     query = urlencode({"tenantId": conv.tenant, "parentMessageId": thread})
     return f"https://teams.microsoft.com/l/message/{quote(conv.id, safe='')}/{quote(thread, safe='')}?{query}"
+DIGEST_HEADER_IDS = ("digest_head", "digest_stats", "digest_trend", "digest_snoozed")
+
+
+def digest_header_size(card: dict[str, Any]) -> int:
+    """How many of a digest card's first elements are its header."""
+    n = 0
+    for item in card.get("body", []):
+        if item.get("id") not in DIGEST_HEADER_IDS:
+            break
+        n += 1
+    return n
+
+
+def digest_note(title: str, note: str) -> dict[str, Any]:
+    """What a digest control did to a group, shown where the clicker is looking."""
+    return {"type": "Container", "id": "digest_note", "separator": True, "style": "emphasis", "items": [
+        {"type": "TextBlock", "text": f"**{teams_escape(title)}**", "wrap": True},
+        {"type": "TextBlock", "text": note, "wrap": True, "spacing": "Small"}]}
 
 
 def note_card(text: str, actions: list[dict[str, Any]] | None = None,

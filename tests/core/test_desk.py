@@ -368,8 +368,40 @@ def test_resolve_group_closes_every_entry_with_that_cause_once(desk):
     add_sync_error(desk.store, "duplicate_name", "SO-3")
     outcome = desk.resolve_group(click(intent="period_closed"))
     assert (outcome.result, outcome.count) == (Result.DONE, 2)
+    # The Outcome carries the digest as it stands now, for the clicked digest's header.
+    assert (outcome.digest.total, outcome.digest.fixed) == (1, 2)
     assert desk.resolve_group(click(intent="period_closed")).result is Result.ALREADY
     assert [g.intent for g in desk.digest().groups] == ["duplicate_name"]
+    assert desk.resolve_group(click(intent="Robert'); DROP TABLE cases")).result is Result.INVALID
+
+
+def test_resolve_group_of_a_cause_the_catalog_does_not_know(desk):
+    add_sync_error(desk.store, "no_such_intent", "SO-9")
+    assert desk.resolve_group(click(intent="no_such_intent")).count == 1
+
+
+def test_resolve_group_keeps_the_clicked_digests_window(desk, clock):
+    add_sync_error(desk.store, "period_closed", "SO-1")
+    clock.now = NOW + timedelta(hours=30)
+    since = NOW - timedelta(hours=2)
+    outcome = desk.resolve_group(click(intent="period_closed"), since)
+    assert outcome.digest.since == since and outcome.digest.fixed == 1
+
+
+def test_snooze_group_leaves_it_out_of_digests_for_a_day(desk, clock):
+    add_sync_error(desk.store, "period_closed", "SO-1")
+    add_sync_error(desk.store, "duplicate_name", "SO-3")
+    outcome = desk.snooze_group(click(intent="period_closed"))
+    assert outcome.result is Result.DONE and outcome.until == NOW + timedelta(days=1)
+    assert [g.intent for g in outcome.digest.groups] == ["duplicate_name"]
+    assert [g.intent for g in outcome.digest.snoozed] == ["period_closed"] and outcome.digest.total == 2
+    again = desk.snooze_group(click(intent="period_closed", user="U2"))
+    assert (again.result, again.until) == (Result.ALREADY, NOW + timedelta(days=1))   # the first snooze stands
+    clock.now = NOW + timedelta(days=1)
+    assert sorted(g.intent for g in desk.digest().groups) == ["duplicate_name", "period_closed"]
+    # Nothing open in that group: nothing to snooze.
+    assert desk.snooze_group(click(intent="bill_not_exported")).result is Result.ALREADY
+    assert desk.snooze_group(click(intent="")).result is Result.INVALID
 
 
 # -- people ----------------------------------------------------------------------------------------

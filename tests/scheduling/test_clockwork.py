@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.app import SERVICES_KEY, create_app
 from bot.core.schedule.clockwork import RETRY_SEND_AFTER, Clockwork, DigestPlan, Gone, start_scheduler
-from bot.core.cases.digest import SHOWN_REFERENCES, build_digest, claim_digest, resolve_group
+from bot.core.cases.digest import SHOWN_REFERENCES, build_digest, claim_digest, digest_posted, resolve_group
 from bot.core.cases.followups import CANCELLED, MAX_SEND_ATTEMPTS, PENDING, SENT, Followups
 from bot.core.storage.store import Store
 from bot.core.storage.tables import OPEN, RESOLVED, DigestRunRow, FollowupRow, SyncErrorRow
@@ -431,7 +431,8 @@ def test_digest_groups_counts_oldest_and_references(store, catalog, clock):
         ("product_not_exported", 7), ("bill_not_exported", 4), ("period_closed", 3), ("no_such_intent", 1)]
     product, bill, period, unknown = digest.groups
     assert product.oldest == NOW - timedelta(days=10)
-    assert product.shown == ["Sale SO-100", "Sale SO-101", "Sale SO-102", "Sale SO-103", "Sale SO-104"]
+    assert [e.reference for e in product.shown] == ["Sale SO-100", "Sale SO-101", "Sale SO-102", "Sale SO-103",
+                                                    "Sale SO-104"]
     assert len(product.shown) == SHOWN_REFERENCES and product.more == 2
     assert product.title == catalog.title("product_not_exported")
     assert product.summary == catalog["product_not_exported"].summary
@@ -453,8 +454,22 @@ def test_the_digest_as_json(store, core, clock):
                        "count": 7, "references": ["Sale SO-100", "Sale SO-101", "Sale SO-102", "Sale SO-103",
                                                   "Sale SO-104"],
                        "more": 2, "oldest": (NOW - timedelta(days=10)).isoformat()}
-    assert bill["references"] == ["BILL-1", "Purchase PO-77", "BILL-2", "chat question"]
+    # A chat case names who asked and how their question starts, not "chat question".
+    asked = 'someone in Slack asked “Error: Bill "BILL-7731" has not been exported to…”'
+    assert bill["references"] == [f"{asked} (BILL-1)", "Purchase PO-77", f"{asked} (BILL-2)", asked]
     assert (unknown["title"], unknown["references"]) == ("Errors I did not recognise", ["Journal JNL-9"])
+    # The header's figures: with no digest before, "new" and "fixed" count the last day (the
+    # entries of exactly a day ago are not in it), and the trend ends at the open count.
+    assert doc["since_last_digest"] is False and doc["since"] == (NOW - timedelta(days=1)).isoformat()
+    assert (doc["new"], doc["fixed"]) == (2, 0)    # INV-1 and INV-2
+    assert len(doc["trend"]) == 14 and doc["trend"][-1] == 15
+    # After a digest 36 hours ago, they count from it.
+    assert claim_digest(store, "2026-02-28", "slack::C1", NOW - timedelta(hours=36))
+    digest_posted(store, "2026-02-28", "slack::C1", NOW - timedelta(hours=36))
+    doc = core.renderer.digest_json(build_digest(store, core.catalog, NOW))
+    assert doc["since_last_digest"] is True and doc["since"] == (NOW - timedelta(hours=36)).isoformat()
+    # New: INV-1, INV-2, JNL-9 and four chat cases (BILL-2, no reference, BILL-3, INV-4); fixed: BILL-3.
+    assert (doc["new"], doc["fixed"]) == (7, 1)
 
 
 def test_digest_references_are_oldest_first_across_sync_errors_and_cases(sqlite_store, catalog, clock):
@@ -482,25 +497,31 @@ def test_resolve_group_resolves_sync_errors_and_cases_of_that_cause_only(store, 
 def test_the_rendered_slack_digest(sqlite_store, core, clock):
     prepare_digest_data(sqlite_store, clock)
     payload = core.renderer.digest("slack", build_digest(sqlite_store, core.catalog, NOW))
-    assert payload["text"] == "Sync errors still open: 15"
+    assert payload["text"] == "Sync errors still open: 15 (2 new, 0 fixed)"
     assert payload["blocks"][0]["type"] == "header"
+    assert payload["blocks"][1]["elements"][0]["text"].startswith("*2* new, *0* fixed in the last day  ·  Last 14 days: ")
     sections = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
     assert len(sections) == 4
-    assert ": 7 open, oldest 10 days" in sections[0]
-    assert "Sale SO-100, Sale SO-101, Sale SO-102, Sale SO-103, Sale SO-104 and 2 more" in sections[0]
-    assert "\nBILL-1, Purchase PO-77, BILL-2, chat question\n" in sections[1]
-    assert ": 3 open, oldest 24 hours" in sections[2]
-    assert sections[3] == ("*Errors I did not recognise*: 1 open, oldest 24 hours\nJournal JNL-9\n"
-                           "_Paste one to me for a diagnosis._")
-    actions = [b for b in payload["blocks"] if b["type"] == "actions"]
-    assert [a["block_id"] for a in actions] == ["syncmedic_digest:product_not_exported",
-                                                "syncmedic_digest:bill_not_exported",
-                                                "syncmedic_digest:period_closed", "syncmedic_digest:no_such_intent"]
-    for a in actions:
-        assert [e["action_id"] for e in a["elements"]] == ["syncmedic_digest_steps", "syncmedic_digest_resolve"]
-        assert {e["value"] for e in a["elements"]} == {a["block_id"].partition(":")[2]}
-    text = core.renderer.digest("text", build_digest(sqlite_store, core.catalog, NOW))
-    assert "Sync errors still open: 15" in text and "and 2 more" in text
+    assert sections[0].split("\n") == [f"*{core.catalog.title('product_not_exported')}* · 7 open · oldest 10 days",
+                                       "• Sale SO-100", "• Sale SO-101", "• Sale SO-102", "• Sale SO-103",
+                                       "• Sale SO-104", "and 2 more"]
+    assert sections[1].split("\n")[1:] == [
+        '• <@U0ALICE01> asked “Error: Bill "BILL-7731" has not been exported to…” (BILL-1)', "• Purchase PO-77",
+        '• <@U0ALICE01> asked “Error: Bill "BILL-7731" has not been exported to…” (BILL-2)',
+        '• <@U0ALICE01> asked “Error: Bill "BILL-7731" has not been exported to…”']
+    assert " · 3 open · oldest 24 hours\n" in sections[2]
+    assert sections[3] == "*Errors I did not recognise* · 1 open · oldest 24 hours\n• Journal JNL-9"
+    menus = {b["block_id"]: [o["value"] for o in b["accessory"]["options"]]
+             for b in payload["blocks"] if b["type"] == "section"}
+    assert menus == {
+        "syncmedic_digest:product_not_exported": ["fix:product_not_exported", "resolve:product_not_exported",
+                                                  "snooze:product_not_exported"],
+        "syncmedic_digest:bill_not_exported": ["fix:bill_not_exported", "resolve:bill_not_exported",
+                                               "snooze:bill_not_exported"],
+        "syncmedic_digest:period_closed": ["fix:period_closed", "resolve:period_closed", "snooze:period_closed"],
+        # No fix to show for a cause the catalog does not know.
+        "syncmedic_digest:no_such_intent": ["resolve:no_such_intent", "snooze:no_such_intent"]}
+    assert not [b for b in payload["blocks"] if b["type"] == "actions"]   # one menu a group, no buttons
 
 
 def test_the_rendered_all_clear(sqlite_store, core):
@@ -530,7 +551,8 @@ def test_digest_preview_json_command(tmp_path, cli_env, clock):
          "oldest": (real_now - timedelta(days=6)).isoformat()},
         {"intent": "period_closed", "count": 1, "references": ["Invoice INV-1"],
          "oldest": (real_now - timedelta(days=9)).isoformat()},
-        {"intent": "bill_not_exported", "count": 1, "references": ["BILL-5"],
+        {"intent": "bill_not_exported", "count": 1,
+         "references": ['someone in Slack asked “Error: Bill "BILL-7731" has not been exported to…” (BILL-5)'],
          "oldest": (real_now - timedelta(hours=2)).isoformat()},
     ]
     assert doc["groups"][0]["more"] == 1

@@ -5,6 +5,7 @@ travel through the clock injected into create_app (the scheduler's tick is calle
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -50,6 +51,11 @@ class Bot(BotClient):
 
     async def click_on(self, message: dict[str, Any], action_id: str, value: str | None = None) -> None:
         status, body = await self.click(message["ts"], action_id, value=value, message=message)
+        assert status == 200, body
+        await self.drain()
+
+    async def pick_in_menu(self, message: dict[str, Any], option: str) -> None:
+        status, body = await self.menu(message["ts"], option, message=message)
         assert status == 200, body
         await self.drain()
 
@@ -246,7 +252,7 @@ async def test_a_deleted_channel_stops_the_checkins_and_a_slack_hiccup_is_retrie
     assert [c["metadata"]["event_payload"]["case_id"] for c in bot.standin.checkins()] == [case.id]
 
 
-async def test_digest_posted_at_digest_time_and_mark_all_resolved(start_bot):
+async def test_digest_posted_at_digest_time_and_its_menus(start_bot):
     nine = utc(2026, 3, 2, 14, 0)   # Mon 09:00 EST
     bot = await start_bot(now=nine - timedelta(hours=1), DIGEST_CHANNEL=DIGEST_CHANNEL, DIGEST_TIME="09:00",
                           DIGEST_TZ="America/New_York")
@@ -255,50 +261,100 @@ async def test_digest_posted_at_digest_time_and_mark_all_resolved(start_bot):
     with bot.store.session() as s:
         for i in range(3):
             s.add(SyncErrorRow(kind="Sale", reference=f"SO-{i}", intent="product_not_exported", message="x",
-                               first_seen=nine - timedelta(days=3), last_seen=nine))
+                               first_seen=nine - timedelta(days=3), last_seen=nine,
+                               entities={"product": f"Oak Table {i}", "order": f"SO-{i}"}))
     assert (await bot.tick_at(nine - timedelta(minutes=1)))["digests"] == 0
     assert bot.standin.posts_to(DIGEST_CHANNEL) == []
     assert (await bot.tick_at(nine))["digests"] == 1
     (digest,) = bot.standin.posts_to(DIGEST_CHANNEL)
-    assert digest["text"] == "Sync errors still open: 5" and "thread_ts" not in digest
+    assert digest["text"] == "Sync errors still open: 5 (2 new, 0 fixed)" and "thread_ts" not in digest
     header = digest["blocks"][0]
     assert (header["type"], header["text"]["text"]) == ("header", "Sync errors still open: 5")
     sections = [b["text"]["text"] for b in digest["blocks"] if b["type"] == "section"]
     assert len(sections) == 2
-    assert "3 open" in sections[0] and "Sale SO-0, Sale SO-1, Sale SO-2" in sections[0]
-    assert "2 open" in sections[1] and "BILL-1001, BILL-1002" in sections[1]
-    actions = {b["block_id"]: [e["action_id"] for e in b["elements"]]
-               for b in digest["blocks"] if b["type"] == "actions"}
-    assert actions == {"syncmedic_digest:product_not_exported": ["syncmedic_digest_steps", "syncmedic_digest_resolve"],
-                       "syncmedic_digest:bill_not_exported": ["syncmedic_digest_steps", "syncmedic_digest_resolve"]}
+    # What each entry is: the product an order names; who asked, and how their question starts.
+    assert "3 open" in sections[0] and "• Sale SO-0: Oak Table 0\n• Sale SO-1: Oak Table 1" in sections[0]
+    assert "2 open" in sections[1] and f"• <@{ALICE}> asked “Bill \"BILL-1001\" has not been exported to" in sections[1]
+    assert not [b for b in digest["blocks"] if b["type"] == "actions"]
     # Ticking on through the day posts no second digest.
     for minutes in (1, 30, 120):
         assert (await bot.tick_at(nine + timedelta(minutes=minutes)))["digests"] == 0
 
     message = bot.message(digest)
-    await bot.click_on(message, "syncmedic_digest_resolve", "bill_not_exported")
+    await bot.pick_in_menu(message, "resolve:bill_not_exported")
     assert {bot.store.get_case(c.id).status for c in (first, second)} == {RESOLVED}
     with bot.store.session() as s:
         assert set(s.execute(select(SyncErrorRow.status)).scalars()) == {OPEN}   # other causes untouched
     (update,) = bot.standin.accepted("chat.update")
     assert update["ts"] == message["ts"] and update["channel"] == DIGEST_CHANNEL
-    block_ids = [b.get("block_id") for b in update["blocks"] if b["type"] == "actions"]
-    assert block_ids == ["syncmedic_digest:product_not_exported"]
-    assert any("marked 2 open entries resolved" in e["text"]
-               for b in update["blocks"] if b["type"] == "context" for e in b["elements"])
+    # In place: the header recounted (the window still starts where the digest's did), the
+    # group cut to its title with the note under it, the other group's menu still there.
+    assert update["blocks"][0]["text"]["text"] == "Sync errors still open: 3"
+    assert update["blocks"][1]["elements"][0]["text"].startswith("*2* new, *2* fixed in the last day")
+    group = next(i for i, b in enumerate(update["blocks"]) if b.get("block_id") == "syncmedic_digest:bill_not_exported")
+    assert "accessory" not in update["blocks"][group] and "\n" not in update["blocks"][group]["text"]["text"]
+    assert update["blocks"][group + 1]["elements"][0]["text"] == f"<@{ALICE}> marked 2 entries resolved."
+    assert [b["block_id"] for b in update["blocks"] if "accessory" in b] == ["syncmedic_digest:product_not_exported"]
     # The resolved cases get no check-in.
     assert (await bot.tick_at(nine + AFTER))["checkins"] == 0
     assert bot.standin.checkins() == []
 
-    # "Show the fix" answers in the digest's thread.
-    await bot.click_on(message, "syncmedic_digest_steps", "product_not_exported")
+    # "Show the fix" answers in the digest's thread and says so under the group.
+    message = bot.standin.messages[update["ts"]]
+    await bot.pick_in_menu(message, "fix:product_not_exported")
     steps = [p for p in bot.standin.posts() if p.get("thread_ts") == message["ts"]]
     assert len(steps) == 1 and steps[0]["channel"] == DIGEST_CHANNEL
+    notes = [e["text"] for b in bot.standin.messages[update["ts"]]["blocks"]
+             if b.get("block_id") == "syncmedic_digest_note:product_not_exported" for e in b["elements"]]
+    assert notes == [f"<@{ALICE}> asked for the fix: it is in this message's thread."]
 
-    # Tuesday: only what is still open.
+    # Snooze a day: out of tomorrow's digest, back the day after.
+    await bot.pick_in_menu(bot.standin.messages[update["ts"]], "snooze:product_not_exported")
+    snoozed = bot.standin.accepted("chat.update")[-1]
+    assert snoozed["blocks"][1]["elements"][0]["text"].endswith("Snoozed for a day: "
+                                                                f"{bot.services.core.catalog.title('product_not_exported')} (3)")
+    note = next(b for b in snoozed["blocks"] if b.get("block_id") == "syncmedic_digest_note:product_not_exported")
+    # in the one format every note uses, in DIGEST_TZ: this time tomorrow
+    back = (bot.clock.now + timedelta(days=1)).astimezone(ZoneInfo(bot.services.settings.digest_tz))
+    assert note["elements"][0]["text"] == (
+        f"Snoozed by <@{ALICE}>: left out of the digest until tomorrow at {back:%H:%M}.")
     assert (await bot.tick_at(nine + timedelta(days=1)))["digests"] == 1
     tuesday = bot.standin.posts_to(DIGEST_CHANNEL)[-1]
-    assert tuesday["text"] == "Sync errors still open: 3"
+    assert tuesday["text"].startswith("Sync errors still open: 3")
+    assert not [b for b in tuesday["blocks"] if b["type"] == "section"]   # the one group is snoozed
+    assert (await bot.tick_at(nine + timedelta(days=2)))["digests"] == 1
+    wednesday = bot.standin.posts_to(DIGEST_CHANNEL)[-1]
+    assert [b["block_id"] for b in wednesday["blocks"] if b["type"] == "section"] == [
+        "syncmedic_digest:product_not_exported"]
+
+
+async def test_a_digest_too_long_for_slack_goes_out_with_the_rest_in_its_thread(start_bot):
+    """22+ groups with long references passed 20,000 characters of block text: Slack refused
+    it (msg_blocks_too_long) and the scheduler tried again all day. Now it fits, and the
+    groups that do not are replies in its thread."""
+    nine = utc(2026, 3, 2, 14, 0)
+    bot = await start_bot(now=nine - timedelta(hours=1), DIGEST_CHANNEL=DIGEST_CHANNEL, DIGEST_TZ="America/New_York")
+    intents = [i.id for i in bot.services.core.catalog.problems]
+    with bot.store.session() as s:
+        for n, intent in enumerate(intents):
+            for i in range(6):
+                s.add(SyncErrorRow(kind="Sale", reference=f"SO-{n:02d}{i}-" + "X" * 90, intent=intent, message="x",
+                                   first_seen=nine - timedelta(days=2, minutes=n), last_seen=nine,
+                                   entities={"product": "Hand-thrown stoneware mug, speckled glaze " * 2}))
+    assert (await bot.tick_at(nine))["digests"] == 1
+    assert (await bot.tick_at(nine + timedelta(minutes=5)))["digests"] == 0       # not retried: it went out
+    posts = bot.standin.posts_to(DIGEST_CHANNEL)
+    main, replies = posts[0], posts[1:]
+    assert not [c for c in bot.standin.attempts("chat.postMessage") if not c.ok]  # Slack refused nothing
+    main_ts = next(c.response["ts"] for c in bot.standin.attempts("chat.postMessage") if c.body is main)
+    assert replies and all(r["thread_ts"] == main_ts for r in replies)
+    shown = [b["block_id"] for b in main["blocks"] if b["type"] == "section"]
+    in_thread = [b["block_id"] for r in replies for b in r["blocks"] if b["type"] == "section"]
+    assert sorted(shown + in_thread) == sorted(f"syncmedic_digest:{i}" for i in intents)  # every group, once
+    more = next(b for b in main["blocks"] if b.get("block_id") == "syncmedic_digest_more")
+    assert more["elements"][0]["text"] == (f"And {len(in_thread)} more causes ({len(in_thread) * 6} entries) "
+                                           "are listed in this message's thread.")
+    assert "python -m bot" not in json.dumps(posts)     # nothing channel members cannot run
 
 
 async def test_digest_skips_the_weekend_and_all_clear_through_slack(start_bot):
@@ -332,7 +388,7 @@ async def test_fixed_it_on_the_answer_before_the_checkin_cancels_it(start_bot):
     assert [s for s, _ in bot.followups(case.id)] == [CANCELLED]
 
 
-async def test_a_double_click_on_mark_all_resolved_changes_nothing_the_second_time(start_bot):
+async def test_a_second_mark_resolved_on_the_same_digest_says_why_in_place(start_bot):
     nine = utc(2026, 3, 2, 14, 0)
     bot = await start_bot(now=nine - timedelta(hours=1), DIGEST_CHANNEL=DIGEST_CHANNEL, DIGEST_TZ="America/New_York")
     await bot.mention('Bill "BILL-1001" has not been exported to QuickBooks')
@@ -340,8 +396,31 @@ async def test_a_double_click_on_mark_all_resolved_changes_nothing_the_second_ti
     await bot.tick_at(nine)
     (digest,) = bot.standin.posts_to(DIGEST_CHANNEL)
     original = json.loads(json.dumps(bot.message(digest)))   # as Slack sends it in both clicks' payloads
-    await bot.click_on(original, "syncmedic_digest_resolve", "bill_not_exported")
-    await bot.click_on(original, "syncmedic_digest_resolve", "bill_not_exported")
-    notes = [e["text"] for b in bot.message(digest)["blocks"] if b["type"] == "context" for e in b["elements"]]
-    assert any("marked 2 open entries resolved" in n for n in notes), notes
-    assert len(bot.standin.accepted("chat.update")) == 1
+    await bot.pick_in_menu(original, "resolve:bill_not_exported")
+    await bot.pick_in_menu(original, "resolve:bill_not_exported")
+    first, second = bot.standin.accepted("chat.update")
+    note = "syncmedic_digest_note:bill_not_exported"
+    said = [next(e["text"] for b in u["blocks"] if b.get("block_id") == note for e in b["elements"])
+            for u in (first, second)]
+    assert said == [f"<@{ALICE}> marked 2 entries resolved.",
+                    "Nothing in this group is open any more, so there was nothing to mark resolved."]
+    assert second["blocks"][0]["text"]["text"] == "*Daily sync check:* nothing is waiting. Every sync error I know " \
+        "about has been fixed. (2 fixed in the last day.)"
+
+
+async def test_a_digest_posted_before_the_menus_keeps_its_buttons_working(start_bot):
+    nine = utc(2026, 3, 2, 14, 0)
+    bot = await start_bot(now=nine - timedelta(hours=1), DIGEST_CHANNEL=DIGEST_CHANNEL, DIGEST_TZ="America/New_York")
+    await bot.mention('Bill "BILL-1001" has not been exported to QuickBooks')
+    old = {"channel": DIGEST_CHANNEL, "ts": "1772460000.000100", "text": "Sync errors still open: 1", "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "Sync errors still open: 1"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Bill*: 1 open"}},
+        {"type": "actions", "block_id": "syncmedic_digest:bill_not_exported", "elements": [
+            {"type": "button", "action_id": "syncmedic_digest_steps", "value": "bill_not_exported",
+             "text": {"type": "plain_text", "text": "Show the fix"}},
+            {"type": "button", "action_id": "syncmedic_digest_resolve", "value": "bill_not_exported",
+             "text": {"type": "plain_text", "text": "Mark all resolved"}}]}]}
+    await bot.click_on(old, "syncmedic_digest_resolve", "bill_not_exported")
+    (update,) = bot.standin.accepted("chat.update")
+    assert [b["type"] for b in update["blocks"]] == ["header", "section", "context"]
+    assert update["blocks"][2]["elements"][0]["text"] == f"<@{ALICE}> marked 1 entry resolved."

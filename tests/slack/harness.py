@@ -93,6 +93,12 @@ class BotClient:
         return await self.interact(slack.pick(message or self.seen(ts), intent, user=user,
                                               response_url=f"{self.stub.base}/response/click"))
 
+    async def menu(self, ts: str, option_value: str, user: str = ALICE, *,
+                   message: dict[str, Any] | None = None) -> tuple[int, str]:
+        """Pick the option `option_value` in an overflow ("⋯") menu on the bot's message `ts`."""
+        return await self.interact(slack.overflow(message or self.seen(ts), option_value, user=user,
+                                                  response_url=f"{self.stub.base}/response/click"))
+
     # -- database ------------------------------------------------------------------------------
 
     def sql(self, query: str, **params: Any) -> list[tuple]:

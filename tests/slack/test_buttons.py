@@ -25,7 +25,7 @@ async def ask(bot: BotClient, text: str = BILL_ERROR) -> tuple[dict, str, str]:
     await bot.drain()
     answer = bot.stub.attempts("chat.postMessage")[-1]
     assert answer.ok
-    return event, answer.response["ts"], answer.body["metadata"]["event_payload"]["case_id"]
+    return event, answer.response["ts"], answer.body["metadata"]["event_payload"].get("case_id")
 
 
 def case(bot: BotClient, case_id: str) -> dict:
@@ -307,10 +307,12 @@ async def test_ask_a_person_escalates_once(bot: BotClient, core):
     assert note["text"] == (f"I have asked for help in <#{ESCALATION_CHANNEL}>. "
                             "Someone will answer here, and I will tell you who has picked it up.")
     assert case(bot, case_id)["status"] == "escalated"
-    # The second click is answered in place: who asked, when, and that nobody has it yet.
-    second = [u for u in bot.stub.accepted("chat.update") if u["ts"] == follow_up_ts][-1]
-    assert re.fullmatch(rf"A person was already asked by <@{ALICE}> today at \d\d:\d\d; nobody has picked it up yet\.",
-                        second["blocks"][-1]["elements"][0]["text"])
+    # The second click is answered in place: who asked, when, and that nobody has it yet. (The two
+    # clicks are handled side by side, so which update comes last is not fixed.)
+    notes = [u["blocks"][-1]["elements"][0]["text"] for u in bot.stub.accepted("chat.update")
+             if u["ts"] == follow_up_ts and u["blocks"][-1]["type"] == "context"]
+    assert any(re.fullmatch(rf"A person was already asked by <@{ALICE}> today at \d\d:\d\d; nobody has picked it "
+                            r"up yet\.", n) for n in notes), notes
 
 
 async def test_escalation_usergroup_is_pinged_in_the_escalation_post(start_bot):

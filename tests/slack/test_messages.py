@@ -98,6 +98,16 @@ async def test_reply_without_mention_in_a_thread_the_bot_answered_is_answered(bo
     assert cases["period_closed"][1:5] == (CHANNEL, first["ts"], follow_up["ts"], BOB)
 
 
+async def test_metadata_of_an_answer_without_a_case_has_no_case_id(bot: BotClient):
+    """Slack's metadata schema has no null: a greeting or a refusal leaves the key out."""
+    for text in ("hello", "the sync is acting weird since yesterday, any idea?"):
+        await bot.event(mention_event(text))
+        await bot.drain()
+        payload = bot.stub.posts()[-1]["metadata"]["event_payload"]
+        assert "case_id" not in payload and set(payload) == {"intent", "confidence"}, payload
+        assert None not in payload.values()
+
+
 async def test_paste_asked_for_by_an_out_of_scope_reply_is_answered_in_the_thread(bot: BotClient):
     first = mention_event("the sync is acting weird since yesterday, any idea?")
     await bot.event(first)

@@ -225,6 +225,17 @@ def pick(message: dict[str, Any], option_value: str, *, user: str = ALICE, respo
     return _on_message(message, action, user, response_url)
 
 
+def overflow(message: dict[str, Any], option_value: str, *, user: str = ALICE, response_url: str) -> dict[str, Any]:
+    """Choosing `option_value` in the overflow ("⋯") menu that offers it on `message`."""
+    menu, block_id = _element(message.get("blocks") or [],
+                              lambda e: e.get("type") == "overflow"
+                              and any(o["value"] == option_value for o in e.get("options", [])),
+                              f"overflow menu offering {option_value}")
+    option = next(o for o in menu["options"] if o["value"] == option_value)
+    action = {"type": "overflow", "action_id": menu["action_id"], "block_id": block_id, "selected_option": option}
+    return _on_message(message, action, user, response_url)
+
+
 def ephemeral_click(blocks: list[dict[str, Any]], action_id: str, *, channel: str, response_url: str,
                     user: str = ALICE) -> dict[str, Any]:
     """A click on an ephemeral message (an answer sent through a response_url): Slack sends no

@@ -25,6 +25,7 @@ from sqlalchemy import text as sql_text
 
 from bot.app import SERVICES_KEY, Services
 from bot.core.storage.store import Store
+from bot.teams.format import TEAMS_CARD_LIMIT_BYTES
 from tests.support import LoopbackServer
 
 TENANT = "7d1b3c4e-0000-4a5b-9c8d-1234567890ab"
@@ -132,11 +133,14 @@ class ConnectorStub(LoopbackServer):
         body = await request.json()
         auth = request.headers.get("Authorization", "")
         failure = next((f for f in self._failures if kind in f[2]), None)
+        if failure is None and len(json.dumps(body).encode("utf-8")) > TEAMS_CARD_LIMIT_BYTES:
+            failure = (413, {}, frozenset())  # Teams refuses a message over its size limit
+            self._failures.append(failure)
         if failure is not None:
             self._failures.remove(failure)
             status, headers = failure[0], failure[1]
-            data: dict[str, Any] = {"error": {"code": "Throttled" if status == 429 else "Forbidden",
-                                              "message": "stand-in refusal"}}
+            code = {429: "Throttled", 413: "MessageSizeTooBig"}.get(status, "Forbidden")
+            data: dict[str, Any] = {"error": {"code": code, "message": "stand-in refusal"}}
         else:
             status, headers = 200 if kind == "update" else 201, {}
             new_id = activity_id if kind == "update" else fresh_id()
@@ -158,6 +162,8 @@ def actions_of(card: dict[str, Any]) -> list[dict[str, Any]]:
             if item.get("type") == "ActionSet":
                 found.extend(a for a in item.get("actions", []) if a.get("type") == "Action.Execute")
             walk(item.get("items", []))
+            for column in item.get("columns", []):
+                walk(column.get("items", []))
 
     walk(card.get("body", []))
     return found
@@ -172,6 +178,8 @@ def card_text(card: dict[str, Any] | None) -> str:
             if item.get("type") == "TextBlock":
                 lines.append(item["text"])
             walk(item.get("items", []))
+            for column in item.get("columns", []):
+                walk(column.get("items", []))
 
     walk((card or {}).get("body", []))
     return "\n".join(lines)
@@ -242,12 +250,15 @@ class TeamsClient:
         return activity
 
     def click(self, card_message_id: str, verb: str, *, user: dict[str, str] = ALICE,
-              data: dict[str, Any] | None = None, message: dict[str, Any] | None = None) -> dict[str, Any]:
+              data: dict[str, Any] | None = None, message: dict[str, Any] | None = None,
+              intent: str | None = None) -> dict[str, Any]:
         """The invoke Teams sends when `user` clicks the Action.Execute `verb` on the bot's message
-        (or on an earlier `seen` copy of it); `data` adds input values (a picked choice)."""
+        (or on an earlier `seen` copy of it); `data` adds input values (a picked choice); `intent`
+        picks among several with that verb (a digest's groups)."""
         message = message or self.stub.seen(card_message_id)
         card = next(a["content"] for a in message["body"]["attachments"] if a["contentType"] == CARD)
-        action = next(a for a in actions_of(card) if a["verb"] == verb)
+        action = next(a for a in actions_of(card)
+                      if a["verb"] == verb and intent in (None, a.get("data", {}).get("intent")))
         conversation_id = message["conversation"]
         if conversation_id.startswith("19:"):
             if ";messageid=" not in conversation_id:  # a top-level post is the root of its own thread

@@ -112,7 +112,7 @@ async def test_user_text_echoed_in_the_card_is_escaped_for_teams(bot: TeamsClien
 
     text = card_text(bot.stub.calls[0].card)
     assert "[click](https://evil.example)" not in text
-    assert r"\[click\]\(https://evil.example\)" in text
+    assert r"**\*\*\[click\](https://evil.example)\*\***" in text
 
 
 async def test_redelivered_activity_is_answered_once(bot: TeamsClient):

@@ -151,39 +151,6 @@ async def test_throttling_that_does_not_stop_gives_up_for_this_tick_and_retries_
     assert followups(bot, case_id)[-1][0] == "sent"
 
 
-async def test_digest_goes_to_the_channel_that_asked_for_it(start_bot):
-    bot = await start_bot(DIGEST_TIME="00:00", DIGEST_DAYS="Mon-Sun")
-    await bot.post(bot.channel_mention("digest here"))
-    await ask(bot)
-    await ask(bot)
-
-    assert await bot.services.clockwork.post_digests(utcnow()) == 1
-    assert await bot.services.clockwork.post_digests(utcnow()) == 0  # once a day
-
-    sent = bot.stub.accepted("send")[-1]
-    assert sent.conversation == CHANNEL  # a new post in the channel, not inside someone's thread
-    assert sent.body["channelData"]["channel"] == {"id": CHANNEL}
-    card = sent.card
-    assert "Sync errors still open: 2" in card_text(card)
-    assert {a["verb"] for a in actions_of(card)} == {"digest_steps", "digest_resolve"}
-
-    digest_id = sent.response["id"]
-    seen = bot.stub.seen(digest_id)
-    _, response = await bot.post(bot.click(digest_id, "digest_resolve"))
-    assert "Alice Ng marked 2 open entries resolved" in card_text(response["value"])
-    assert "nothing is waiting" in card_text(response["value"])
-    assert bot.sql("SELECT DISTINCT status FROM cases") == [("resolved",)]
-    _, again = await bot.post(bot.click(digest_id, "digest_resolve", message=seen))
-    assert "Nothing in this group is open" in again["value"]
-
-    posts = len(bot.stub.posts())
-    _, response = await bot.post(bot.click(digest_id, "digest_steps", message=seen))
-    assert response["type"] == "application/vnd.microsoft.activity.message"
-    [fix] = bot.stub.posts()[posts:]
-    assert fix.kind == "reply" and fix.conversation == f"{CHANNEL};messageid={digest_id}"
-    assert fix.body["channelData"]["sync_diagnosis"]["intent"] == "bill_not_exported"
-
-
 async def test_a_gone_digest_channel_is_skipped_from_then_on(start_bot):
     bot = await start_bot(DIGEST_TIME="00:00", DIGEST_DAYS="Mon-Sun")
     await bot.post(bot.channel_mention("digest here"))

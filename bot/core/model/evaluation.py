@@ -7,6 +7,7 @@ this module; serving (`classify`, the bot) never does, and never pays for scikit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from html import escape as xml_escape
 from pathlib import Path
@@ -81,21 +82,46 @@ def score(examples: Sequence[Example], answers: Sequence[Answer]) -> Report:
     )
 
 
+LABEL_FONT = 10          # px, the labels' font size
+LABEL_CHAR = 6.6         # px a character may take at LABEL_FONT in a common sans-serif (wider than most)
+TITLE_FONT = 13
+TITLE_CHAR = 8.0
+CELL = 18
+PAD = 10
+SLANT = 60               # degrees the column labels rise at
+
+
 def confusion_svg(report: Report) -> str:
-    """A confusion-matrix picture (rows: expected, columns: predicted) as a standalone SVG."""
-    n, cell, margin = len(report.labels), 18, 230
-    size = margin + n * cell + 10
+    """A confusion-matrix picture (rows: expected, columns: predicted) as a standalone SVG.
+
+    Sized from its labels: the row labels' column is as wide as the longest label, the slanted
+    column labels get the height (and, for the last columns, the width) they rise into, so no
+    label is clipped and there is no fixed margin left empty."""
+    labels, n = report.labels, len(report.labels)
+    lengths = [len(label) * LABEL_CHAR for label in labels]
+    rise = math.sin(math.radians(SLANT))
+    run = math.cos(math.radians(SLANT))
+    titles = ["Confusion matrix (rows: expected, columns: predicted)",
+              f"{report.total} held-out messages, accuracy {report.accuracy:.1%}"]
+    title_height = PAD + len(titles) * (TITLE_FONT + 4)
+    left = PAD + max(lengths, default=0) + 6
+    top = title_height + max(lengths, default=0) * rise + 8
+    anchor = CELL * 0.65  # where along its column a label starts
+    width = max([left + n * CELL + PAD, PAD + max(len(t) for t in titles) * TITLE_CHAR + PAD]
+                + [left + j * CELL + anchor + lengths[j] * run + PAD for j in range(n)])
+    height = top + n * CELL + PAD
     peak = max((max(row) for row in report.matrix), default=1) or 1
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 30}" '
-             f'font-family="sans-serif" font-size="10">',
-             f'<text x="10" y="16" font-size="13">Confusion matrix: {report.total} held-out messages, '
-             f'accuracy {report.accuracy:.1%} (rows expected, columns predicted)</text>']
-    for i, label in enumerate(report.labels):
-        y = margin + i * cell
-        parts.append(f'<text x="{margin - 4}" y="{y + 13}" text-anchor="end">{xml_escape(label)}</text>')
-        x = margin + i * cell
-        parts.append(f'<text x="{x + 12}" y="{margin - 4}" transform="rotate(-60 {x + 12} {margin - 4})">'
-                     f'{xml_escape(label)}</text>')
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="{LABEL_FONT}">']
+    for k, line in enumerate(titles):
+        parts.append(f'<text class="title" x="{PAD}" y="{PAD + (k + 1) * (TITLE_FONT + 2)}" font-size="{TITLE_FONT}">'
+                     f'{xml_escape(line)}</text>')
+    for i, label in enumerate(labels):
+        y = top + i * CELL
+        parts.append(f'<text class="row" x="{left - 6:.1f}" y="{y + 13}" text-anchor="end">{xml_escape(label)}</text>')
+        x = left + i * CELL + anchor
+        parts.append(f'<text class="column" x="{x:.1f}" y="{top - 4:.1f}" transform="rotate(-{SLANT} {x:.1f} '
+                     f'{top - 4:.1f})">{xml_escape(label)}</text>')
         for j, count in enumerate(report.matrix[i]):
             if not count:
                 colour = "#f4f4f4"
@@ -103,10 +129,11 @@ def confusion_svg(report: Report) -> str:
                 colour = f"rgb({int(230 - 180 * count / peak)},{int(245 - 80 * count / peak)},{int(230 - 180 * count / peak)})"
             else:
                 colour = "#e4572e"
-            parts.append(f'<rect x="{margin + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{colour}">'
-                         f'<title>{xml_escape(label)} -> {xml_escape(report.labels[j])}: {count}</title></rect>')
+            parts.append(f'<rect x="{left + j * CELL:.1f}" y="{y:.1f}" width="{CELL - 1}" height="{CELL - 1}" '
+                         f'fill="{colour}"><title>{xml_escape(label)} -> {xml_escape(labels[j])}: {count}</title></rect>')
             if count:
-                parts.append(f'<text x="{margin + j * cell + cell / 2}" y="{y + 13}" text-anchor="middle">{count}</text>')
+                parts.append(f'<text x="{left + j * CELL + CELL / 2:.1f}" y="{y + 13:.1f}" text-anchor="middle">'
+                             f'{count}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -13,12 +13,25 @@ def _unchanged(rendered: Any) -> Any:
     return rendered
 
 
+def _always(rendered: Any) -> bool:
+    return True
+
+
+def _nobody(platform: str, user: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class ChannelFormat:
     name: str
     escape: Callable[[str], str]            # user text made literal in this channel
     bold: Callable[[str], str]              # emphasis for a slot's value
     fit: Callable[[Any], Any] = field(default=_unchanged)  # a rendered message within the channel's limits
+    # Whether a fitted message is within the channel's measured budget as it is (a digest
+    # that is not is shown with fewer groups, the rest in a thread).
+    fits: Callable[[Any], bool] = field(default=_always)
+    # How this channel names a person of `platform` (a Slack mention), or None: the words say "someone".
+    mention: Callable[[str, str], str | None] = field(default=_nobody)
 
 
 TEXT = ChannelFormat("text", lambda text: text, lambda text: text)

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from ..nlu.answers import Answer, AnswerKind, Finding
 from ..nlu.catalog import OUT_OF_SCOPE, Catalog
 from ..nlu.text import one_line
+from .digest_view import DigestPost, DigestWords, digest_json, digest_post
 from .formats import ChannelFormat
 
 EVIDENCE_CHARS = 200
@@ -77,6 +78,10 @@ def _block_helpers() -> dict[str, Callable[..., dict]]:
         "button": lambda text, action_id, value, style=None: {
             "type": "button", "text": plain(text), "action_id": action_id, "value": value,
             **({"style": style} if style else {})},
+        # A "⋯" menu: options as (label, value) pairs.
+        "overflow": lambda action_id, *options: {
+            "type": "overflow", "action_id": action_id,
+            "options": [{"text": plain(label), "value": value} for label, value in options]},
     }
 
 
@@ -182,6 +187,10 @@ class Renderer:
         if len(sink) != 1:
             raise ValueError(f"{name} produced {len(sink)} results, not one")
         return sink[0]
+
+    def raw_layout(self, channel: str, name: str, ctx: dict[str, Any]) -> Any:
+        """What responses/<channel>/<name>.json.j2 builds, not yet fitted to the channel."""
+        return self._data(f"{channel}/{name}.json.j2", ctx)
 
     def layout(self, channel: str, name: str, ctx: dict[str, Any]) -> Any:
         """What responses/<channel>/<name>.json.j2 builds from `ctx`, fitted to the channel."""
@@ -308,40 +317,22 @@ class Renderer:
             return self._layout.get_template("text/checkin.txt.j2").render(ctx).strip()
         return self.layout(channel, "checkin", ctx)
 
-    def _digest_words(self, channel: str, group: Any) -> tuple[str, str, list[str]]:
-        """A digest group's title, summary and shown references, in `channel`'s words: the
-        catalog's for a known cause, phrases.yaml's for an unknown one or a reference-less case."""
-        say = self.phrases
-        title = group.title if group.title is not None else say("digest_unknown_title", channel)
-        summary = (self.kb_text(channel, group.summary, {}) if group.summary is not None
-                   else say("digest_unknown_summary", channel))
-        shown = [self.formats[channel].escape(r) if r is not None else say("digest_chat_question", channel)
-                 for r in group.shown]
-        return title, summary, shown
-
     def digest_json(self, digest: Any) -> dict[str, Any]:
         """`python -m bot digest --preview --json`."""
-        groups = []
-        for g in digest.groups:
-            title, _summary, shown = self._digest_words("text", g)
-            groups.append({"intent": g.intent, "title": title, "count": g.count, "references": shown, "more": g.more,
-                           "oldest": g.oldest.isoformat() if g.oldest else None})
-        return {"total": digest.total, "generated_at": digest.generated_at.isoformat(), "groups": groups}
+        return digest_json(self, digest)
 
-    def digest(self, channel: str, digest: Any, max_groups: int | None = None) -> Any:
-        """The daily digest for `channel`; Slack shows at most 22 groups (2 blocks each, 50 in all)."""
-        if max_groups is None:
-            max_groups = 22 if channel == "slack" else 40
-        groups = []
-        for g in digest.groups:
-            title, summary, shown = self._digest_words(channel, g)
-            groups.append({"intent": g.intent, "title": title, "count": g.count, "shown": shown, "more": g.more,
-                           "summary": summary, "age": age_text(g.oldest, digest.generated_at, self.phrases)})
-        ctx = {"total": digest.total, "groups": groups[:max_groups], "hidden_groups": max(0, len(groups) - max_groups),
-               "generated": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
+    def digest_post(self, channel: str, digest: Any, compact: bool = False) -> DigestPost:
+        """The daily digest for Slack or Teams as posted: the message, fitted to the channel's
+        budget, and the groups that did not fit, as replies for its thread (digest_view.py)."""
+        return digest_post(self, channel, digest, compact)
+
+    def digest(self, channel: str, digest: Any) -> Any:
+        """The daily digest for `channel`: the whole of it as text, or the message (without
+        the thread replies) for Slack and Teams."""
         if channel == "text":
-            return self._layout.get_template("text/digest.txt.j2").render(ctx).strip() + "\n"
-        return self.layout(channel, "digest", ctx)
+            view = DigestWords(self, "text").view(digest)
+            return self._layout.get_template("text/digest.txt.j2").render(view).strip() + "\n"
+        return self.digest_post(channel, digest).main
 
 
 def age_text(since: datetime | None, now: datetime, phrases: "Phrases") -> str:

@@ -197,6 +197,14 @@ class ModelRow(Base):
     published_at: Mapped[datetime] = mapped_column(_UTC())
     meta: Mapped[dict] = mapped_column(JSON)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+class DigestSnoozeRow(Base):
+    """A digest group someone snoozed: left out of every digest until `until`."""
+
+    __tablename__ = "digest_snoozes"
+    intent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(_UTC())
+    user: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
 
 
 @dataclass(frozen=True)

@@ -184,10 +184,58 @@
     return node;
   }
 
+  /* Slack's overflow menu: a "⋯" button that opens a list of choices beside it. */
+  function overflow(element, block, ctx) {
+    var wrap = el("div", "bk-overflow");
+    var toggle = el("button", "bk-overflow-button", "⋯");
+    toggle.type = "button";
+    toggle.setAttribute("aria-label", "More actions");
+    toggle.setAttribute("aria-haspopup", "menu");
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.dataset.actionId = element.action_id || "";
+    toggle.dataset.blockId = block.block_id || "";
+    wrap.appendChild(toggle);
+    if (!ctx.onAction) {
+      toggle.disabled = true;
+      return wrap;
+    }
+    var menu = el("div", "bk-menu");
+    menu.setAttribute("role", "menu");
+    menu.hidden = true;
+    var close = function () {
+      menu.hidden = true;
+      toggle.setAttribute("aria-expanded", "false");
+      document.removeEventListener("click", outside, true);
+    };
+    var outside = function (event) { if (!wrap.contains(event.target)) close(); };
+    (element.options || []).forEach(function (option) {
+      var item = el("button", "bk-menu-item", plain(option.text));
+      item.type = "button";
+      item.setAttribute("role", "menuitem");
+      item.addEventListener("click", function () {
+        close();
+        ctx.onAction({ block_id: block.block_id || "", action_id: element.action_id || "",
+                       option: String(option.value || "") }, toggle);
+      });
+      menu.appendChild(item);
+    });
+    toggle.addEventListener("click", function () {
+      var open = menu.hidden;
+      menu.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+      if (open) document.addEventListener("click", outside, true);
+      else document.removeEventListener("click", outside, true);
+    });
+    wrap.addEventListener("keydown", function (event) { if (event.key === "Escape") { close(); toggle.focus(); } });
+    wrap.appendChild(menu);
+    return wrap;
+  }
+
   function element(item, block, ctx) {
     if (!item || typeof item !== "object") return el("span");
     if (item.type === "button") return button(item, block, ctx);
-    if (item.type === "static_select" || item.type === "overflow") return select(item, block, ctx);
+    if (item.type === "overflow") return overflow(item, block, ctx);
+    if (item.type === "static_select") return select(item, block, ctx);
     if (item.type === "image") return el("span", "bk-image", item.alt_text || "image");
     if (item.type === "mrkdwn" || item.type === "plain_text") return textObject(item, ctx, "bk-context-item");
     return el("span", "bk-unsupported", "[" + item.type + "]");

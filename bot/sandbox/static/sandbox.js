@@ -295,7 +295,7 @@
 
   function act(message, action, control) {
     var node = control.closest(".msg");
-    var controls = node ? node.querySelectorAll("button.bk-btn, select.bk-select") : [control];
+    var controls = node ? node.querySelectorAll("button.bk-btn, select.bk-select, button.bk-overflow-button") : [control];
     controls.forEach(function (c) { c.disabled = true; });
     var again = function () { controls.forEach(function (c) { c.disabled = false; }); };
     post("/sandbox/click", {

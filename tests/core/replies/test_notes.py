@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.core.cases.escalations import Escalation, Tried, trimmed
 from bot.core.outcomes import Outcome, Result, Why
 from bot.core.replies import notes
+from bot.teams.format import teams_escape
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
 UTC = ZoneInfo("UTC")
@@ -17,10 +18,10 @@ HOSTILE = "<!channel> ``` *not bold* & [link](http://x.test)\n1. Bill <b>BILL-7<
 
 
 def escalation(question: str = HOSTILE, intent: str = "bill_not_exported", private: bool = False) -> Escalation:
-    return Escalation("e-1", "slack", "T1", "c-1", "U0ANA", "Ana <Ops>", "C0QBO", "1.0", "2.0", private,
+    return Escalation("e-1", "slack", "T1", "c-1", "U0ANA", "Ana *Ops*", "C0QBO", "1.0", "2.0", private,
                       NOW - timedelta(minutes=5), question, intent, 0.93,
-                      (Tried("still_failing", "", "U0ANA", "Ana <Ops>", NOW - timedelta(minutes=7)),
-                       Tried("chose", "period_closed", "U0ANA", "Ana <Ops>", NOW - timedelta(minutes=6))))
+                      (Tried("still_failing", "", "U0ANA", "Ana *Ops*", NOW - timedelta(minutes=7)),
+                       Tried("chose", "period_closed", "U0ANA", "Ana *Ops*", NOW - timedelta(minutes=6))))
 
 
 def slack_who(user: str, _name: str) -> str:
@@ -63,16 +64,17 @@ def test_the_teams_card_escapes_names_and_the_paste(core):
     card = notes.escalation(core.renderer, "teams", escalation(), who=teams_who, where="a channel thread",
                             link="", now=NOW, tz=UTC)
     text = json.dumps(card)
-    assert r"Ana \\<Ops\\>" in text and "Ana <Ops>" not in text
+    assert json.dumps(teams_escape("Ana *Ops*"))[1:-1] in text and "Ana *Ops*" not in text
     assert r"\\*not bold\\*" in text
     assert [a["verb"] for a in card["actions"] if a["type"] == "Action.Execute"] == ["claim"]
 
 
 def test_why_notes_say_who_and_when_in_the_persons_zone(core):
-    earlier = Outcome(Result.ALREADY, why=Why.ALREADY_FIXED, by="U0ANA", by_name="Ana <Ops>",
+    earlier = Outcome(Result.ALREADY, why=Why.ALREADY_FIXED, by="U0ANA", by_name="Ana *Ops*",
                       at=NOW - timedelta(hours=1), zone=ZoneInfo("America/New_York"))
     assert notes.why(core.renderer, "slack", earlier, slack_who, NOW) == "Already marked fixed by <@U0ANA> today at 08:00."
-    assert notes.why(core.renderer, "teams", earlier, teams_who, NOW) == r"Already marked fixed by Ana \<Ops\> today at 08:00."
+    assert notes.why(core.renderer, "teams", earlier, teams_who, NOW) == (
+        f"Already marked fixed by {teams_escape('Ana *Ops*')} today at 08:00.")
     nobody = Outcome(Result.ALREADY, why=Why.ALREADY_FIXED, at=NOW - timedelta(days=1), zone=UTC)
     assert notes.why(core.renderer, "slack", nobody, slack_who, NOW) == "Already marked fixed yesterday at 14:00."
     claimed = Outcome(Result.ALREADY, why=Why.ALREADY_CLAIMED, by="U0BOB", at=NOW, zone=UTC)

@@ -288,11 +288,11 @@ def test_slack_escapes_user_text(core, hostile):
 def test_teams_backslash_escapes_user_text(core, hostile):
     card = core.renderer.teams(hostile)
     texts = list(strings(card))
-    assert any(r"**\<\!channel\> & \*bold\* \[link\]\(x\)**" in t for t in texts)
+    assert any(r"**<!channel> & \*bold\* \[link\](x)**" in t for t in texts)
     for t in texts:
-        assert "[link](x)" not in t
-        assert "<!channel>" not in t
-        assert "*bold*" not in t.replace(r"\*bold\*", "")
+        assert "[link](x)" not in t                      # no link
+        assert "*bold*" not in t.replace(r"\*bold\*", "")  # no emphasis
+        # "<!channel>" stays as typed: a card has no mentions without msteams entities, and no HTML.
 
 
 def test_text_channel_shows_user_text_as_typed(core, hostile):
@@ -303,7 +303,7 @@ def test_text_channel_shows_user_text_as_typed(core, hostile):
 def test_user_text_is_never_evaluated_as_a_template(core):
     answer = core.engine.diagnose('Product "{{ 7*7 }} {% if 1 %}x{% endif %}" in "SO-1" has not been exported to QuickBooks')
     assert answer.entities["product"] == "{{ 7*7 }} {% if 1 %}x{% endif %}"
-    for channel, shown in (("slack", slack_literal("{{ 7*7 }}")), ("teams", r"\{\{ 7\*7 \}\}"), ("text", "{{ 7*7 }}")):
+    for channel, shown in (("slack", slack_literal("{{ 7*7 }}")), ("teams", "{{ 7*7 }}"), ("text", "{{ 7*7 }}")):
         rendered = render(core, channel, answer)
         out = "\n".join(strings(rendered)) if channel != "text" else rendered
         assert shown in out
@@ -456,9 +456,13 @@ def test_teams_diagnosis_actions(core, cases):
     card = render(core, "teams", cases["bill_not_exported"])
     assert [a["verb"] for a in card["actions"]] == ["fixed", "still_failing", "not_this"]
     assert all(a["data"] == {"case_id": CASE_ID, "intent": "bill_not_exported"} for a in card["actions"])
+    # A choice: the titles in a ChoiceSet (they wrap on a phone), one short button to show the fix.
     choice = render(core, "teams", cases["_choice"])
-    assert [a["data"]["intent"] for a in choice["actions"] if a["verb"] == "choose"] == [
-        "pending_products_tax_rule", "sale_cogs_pending"]
+    [picker] = [b for b in choice["body"] if b["type"] == "Input.ChoiceSet"]
+    assert [c["value"] for c in picker["choices"]] == ["pending_products_tax_rule", "sale_cogs_pending"]
+    assert picker["id"] == "intent" and picker["label"] and picker["isRequired"]
+    assert [(a["title"], a["verb"]) for a in choice["actions"]] == [("Show its fix", "choose"),
+                                                                     ("Ask a person", "escalate")]
 
 
 @pytest.mark.parametrize("name", ["slack/answer.json.j2", "teams/answer.json.j2"])
@@ -601,7 +605,7 @@ def test_escalations_show_the_configured_support_contact_escaped(core):
     slack = renderer.slack(answer)
     assert_slack_safe(slack)
     assert any("&lt;!here&gt; help &amp; support &lt;help@partner.example&gt;" in s for s in strings(slack))
-    assert any(r"\<\!here\> help & support \<help@partner.example\>" in s for s in strings(renderer.teams(answer)))
+    assert any("<!here> help & support <help@partner.example>" in s for s in strings(renderer.teams(answer)))
 
 
 @pytest.mark.parametrize("channel", ["slack", "teams", "text"])
