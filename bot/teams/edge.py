@@ -3,11 +3,15 @@
 CardActions (bot/teams/actions.py), which the edge hands its collaborators.
 
 Delivery guarantees: a message is recorded in the database (unique per tenant, conversation
-and activity id) before it is answered, so a redelivered activity is answered once. The
-answer is posted during the request, so when posting fails the record is released and the
-request fails: a redelivery can then answer it (and no check-in follows an answer nobody saw).
+and activity id) before it is answered, so a redelivered activity is answered once. The case
+(and its first check-in) is written before the answer is sent, so the card's buttons always
+point at a case that exists, and the answer carries its identity in channelData
+(`sync_diagnosis.delivery`). The answer is posted during the request, so when posting fails
+the record and the case are dropped and the request fails: a redelivery can then answer it.
 When the process dies mid-request, the record stays: recover() answers it later, proactively,
-in the stored conversation (held while being answered, like Slack's: bot/delivery/leases.py).
+in the stored conversation, reusing the case already written (held while being answered,
+like Slack's: bot/delivery/leases.py). The Bot Framework gives a bot no way to read a
+conversation back, so unlike Slack's, that recovery cannot look for an answer cut off in flight.
 """
 
 from __future__ import annotations
@@ -101,21 +105,23 @@ class TeamsEdge:
             log.info("duplicate delivery of a Teams message ignored")
             return
         self.leases.hold(row, 0)
+        opened: list[str] = []   # the case written for this answer, if any
         try:
-            await self._answer(partial(self.reply, context), incoming, row)
+            await self._answer(partial(self.reply, context), incoming, row, opened=opened)
         except ConversationGone:
-            await self._gone(conv.key, row)
+            await self._gone(conv.key, row, opened)
         except Exception:
             if self.leases.holds(row, 0):  # else a recovery took it: it is the recovery's to answer
-                await self.db(self.store.release_event, row)  # a redelivery may answer it
+                # A redelivery may answer it; the case nobody saw goes.
+                await self.db(self.store.release_event, row, opened[0] if opened else None)
             raise
         finally:
             self.leases.release(row, 0)
 
-    async def _gone(self, key: str, row: int) -> None:
+    async def _gone(self, key: str, row: int, opened: list[str]) -> None:
         log.warning("Teams refused the answer: the conversation is gone")
         await self.db(self.conversations.mark_gone, key)
-        await self.db(self.store.finish_event, row, "failed")
+        await self.db(partial(self.store.progress, failed=[(row, opened[0] if opened else None)]))
 
     async def recover(self) -> int:
         """Answer messages a process recorded but never answered (it died mid-request), in
@@ -139,31 +145,43 @@ class TeamsEdge:
             await self.db(self.store.finish_event, row, "failed")
             return
         incoming = tr.incoming_again(stored.conversation, payload)
+        case_id = str(payload.get("case_id") or "") or None
         log.info("recovering an unanswered Teams message in %s", stored.conversation.key)
         try:
-            await self._answer(partial(self.hosting.send, stored.conversation, thread=incoming.thread), incoming, row)
+            await self._answer(partial(self.hosting.send, stored.conversation, thread=incoming.thread), incoming, row,
+                               case_id=case_id)
         except ConversationGone:
-            await self._gone(stored.conversation.key, row)
+            await self._gone(stored.conversation.key, row, [case_id] if case_id else [])
         except Exception:  # noqa: BLE001 - left "received": tried again later (attempts are capped)
             log.exception("recovering a Teams message failed; it will be retried")
 
     async def _answer(self, send: Callable[[dict[str, Any]], Awaitable[str]], incoming: tr.Incoming,
-                      row: int) -> None:
-        """Answer `incoming` through `send` (a reply in the request, or a proactive message)."""
+                      row: int, *, case_id: str | None = None, opened: list[str] | None = None) -> None:
+        """Answer `incoming` through `send` (a reply in the request, or a proactive message).
+        `case_id`: the case an earlier try wrote (reused); `opened` gets the case written here."""
         command = tr.command_of(incoming.text)
         if command is not None:
             await send(tr.text_activity(await self._command(command, incoming)))
             await self.db(self.store.finish_event, row)
             return
         [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])
-        [diagnosed] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
-        case = diagnosed.case
-        if case is not None and incoming.timezone:
-            case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
-        card = self.renderer.teams(answer, case.id if case else None)
-        ref = await send(tr.answer_activity(card, case.id if case else None, answer))
-        # The case is written once its answer was posted: an answer nobody saw leaves none.
-        await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due())
+        if case_id is None:
+            [diagnosed] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
+            case = diagnosed.case
+            if case is not None:
+                if incoming.timezone:
+                    case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
+                # Written before the answer is sent: its buttons always point at a case that exists.
+                await self.db(partial(self.store.progress, opened=[(row, case, {**tr.redo_payload(incoming),
+                                                                                "case_id": case.id})],
+                                      followup_due=self.desk.followup_due()))
+                case_id = case.id
+                if opened is not None:
+                    opened.append(case.id)
+        activity = tr.answer_activity(self.renderer.teams(answer, case_id), case_id, answer)
+        activity["channelData"][tr.DIAGNOSIS_KEY]["delivery"] = tr.short_id(incoming.activity_id)
+        ref = await send(activity)
+        await self.db(partial(self.store.progress, answered=[(row, case_id, ref)]))
 
     async def _command(self, command: str, incoming: tr.Incoming) -> str:
         if not self.desk.may_configure(incoming.user):

@@ -56,11 +56,16 @@ def desk(core, store, clock, retrains) -> Desk:
 
 
 def open_case(desk: Desk, text: str = BILL, platform: str = "slack", workspace: str = "T1") -> str:
-    """A case as an edge opens it: answered, planned, then written with its reply."""
+    """A case as an edge opens it: answered, planned, written before its reply is posted, then
+    told its reply."""
     answer = desk.answer(text)
     [planned] = desk.plan_cases([(text, Where(platform, workspace, "C1", "1.0", "1.0", "U1"))], [answer])
     assert planned.case is not None
-    desk.store.answered([(planned.case, "2.0")], [], desk.followup_due())
+    [row] = desk.store.record_events([dict(platform=platform, workspace=workspace, channel="C1", message="1.0",
+                                           event_id="", kind="message", payload={"text": text})])
+    desk.store.progress(opened=[(row, planned.case, {"text": text, "case_id": planned.case.id})],
+                        followup_due=desk.followup_due())
+    desk.store.progress(answered=[(row, planned.case.id, "2.0")])
     return planned.case.id
 
 
