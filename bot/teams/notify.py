@@ -4,6 +4,12 @@ through the conversation references stored when people talked to the bot.
 A conversation Teams says is gone (403/404) is marked and skipped from then on: the Clockwork
 stops that check-in instead of retrying it. Throttling is retried with backoff inside one
 send; if Teams is still throttling, the send fails and the Clockwork tries again later.
+
+Each post carries its identity in channelData (`delivery`, the Clockwork's Post.key), as in
+Slack. Unlike Slack, the Bot Framework gives a bot no way to read a conversation back, so a
+post claimed again cannot be looked for there: what Teams confirmed is known by its stored
+activity id (a check-in's `ref`, set when it is marked sent), and a send cut off before Teams
+answered is sent again.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..core.schedule.clockwork import Gone
+from ..core.schedule.clockwork import Gone, Post
 from ..core.cases.digest import Digest
 from ..core.storage.tables import Case
 from . import translate as tr
@@ -21,6 +27,7 @@ from .edge import TeamsEdge
 
 log = logging.getLogger(__name__)
 TARGET_PREFIX = "teams:"
+DIGEST_KEY = "sync_digest"
 
 
 class TeamsNotifier:
@@ -33,17 +40,21 @@ class TeamsNotifier:
         # Teams sends the user's zone with each message; it was stored on the case then.
         return case.user_tz
 
-    async def send_checkin(self, case: Case) -> str:
+    async def send_checkin(self, case: Case, post: Post | None = None) -> str:
         stored = await self._conversation(case.channel)
         card = self.edge.renderer.checkin("teams", case.id, case.intent)
-        return await self._send(stored, tr.checkin_activity(card, case.id, case.intent), case.thread)
+        activity = tr.checkin_activity(card, case.id, case.intent)
+        if post is not None:
+            activity["channelData"][tr.CHECKIN_KEY]["delivery"] = post.key
+        return await self._send(stored, activity, case.thread)
 
     def digest_targets(self) -> list[str]:
         return self.edge.digest_targets()
 
-    async def send_digest(self, target: str, digest: Digest) -> str:
+    async def send_digest(self, target: str, digest: Digest, post: Post | None = None) -> str:
         stored = await self._conversation(target.removeprefix(TARGET_PREFIX))
-        return await self._send(stored, tr.card_activity(self.edge.renderer.digest("teams", digest)))
+        data = {DIGEST_KEY: {"delivery": post.key, "total": digest.total}} if post is not None else None
+        return await self._send(stored, tr.card_activity(self.edge.renderer.digest("teams", digest), data))
 
     async def _conversation(self, key: str) -> Stored:
         stored = await asyncio.to_thread(self.edge.conversations.get, key)
