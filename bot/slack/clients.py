@@ -56,7 +56,9 @@ def retry_handlers(sleep: Sleep = asyncio.sleep) -> list:
     retried only when the connection was never made: a request that may have reached Slack is
     not sent again, so a message is never posted twice."""
     return [
-        RateLimitRetry(max_retry_count=3, sleep=sleep),
+        # A busy channel's posts queue in its lane (bot/delivery/lanes.py), each refused a few
+        # times over: waiting there holds nobody else.
+        RateLimitRetry(max_retry_count=10, sleep=sleep),
         AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ClientConnectorError]),
     ]
 

@@ -28,8 +28,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, Coroutine
@@ -49,7 +50,7 @@ from ..delivery.groupcommit import GroupCommit
 from ..delivery.lanes import Lanes
 from ..delivery.leases import Leases
 from ..delivery.tasks import TaskTracker
-from ..delivery.timers import Sleep
+from ..delivery.timers import Sleep, wait_at_most
 from . import translate as tr
 from .clients import DEFAULT_DEADLINE_S, ClientProvider
 from .files import allowed_hosts, read_file
@@ -76,7 +77,7 @@ class Job:
     row: int                   # its event row
     work: tr.Work
     attempts: int = 0          # 0: first try; n: the n-th recovery
-    case_id: str | None = None  # the case an earlier try wrote before posting (reused, not opened again)
+    case_id: str = ""          # the id of the case its answer opens, decided when it was recorded
     at: float = 0.0            # when it was received (epoch seconds): where to start looking for a reply
 
     @property
@@ -117,10 +118,10 @@ class SlackEdge:
         # One thread for the store: SQLite writes never wait on each other's locks in-process.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-db")
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncmedic-cpu")
-        # Group commit: the records of a burst share transactions, and so do the writes before
-        # and after the posts of the messages in flight.
-        self._record = GroupCommit(partial(self.db, self.store.record_events))
-        self._progress = GroupCommit(partial(self.db, self._write_progress))
+        # Group commit: whatever is to be written while a write runs shares the next
+        # transaction: the records of a burst, and the writes before and after the posts of the
+        # messages in flight.
+        self._write = GroupCommit(partial(self.db, self._write_batch))
         self._diagnosis = GroupCommit(self._diagnose, max_batch=DIAGNOSIS_BATCH)
         # The recorded messages this process will answer, kept from recoveries (bot/delivery/leases.py).
         self.leases = Leases(partial(self.db, self.store.renew_events), retry_after_seconds)
@@ -145,7 +146,15 @@ class SlackEdge:
             await self.tasks.wait()
 
     async def close(self) -> None:
-        await self.drain()
+        """Shutting down: what is in hand gets OUTBOUND_DEADLINE to finish (a post in flight, a
+        short queue), then is stopped: a hung conversation must not hold the shutdown; what was
+        not answered is recorded, and a recovery (here after a restart, or in another process)
+        answers it."""
+        if not await wait_at_most(self.drain(), self.deadline_seconds, self.sleep):
+            log.warning("stopping with %d message(s) still being answered; a recovery will answer them",
+                        len(self.lanes))
+        await self.lanes.close()
+        await self.tasks.cancel()
         await self.leases.close()
         if self._http is not None:
             await self._http.close()
@@ -166,13 +175,14 @@ class SlackEdge:
 
     async def accept(self, work: tr.Work, event_id: str = "") -> bool:
         """Record the message (before the ack) and answer it in its lane; False if a duplicate."""
-        job = Job(0, work, at=time.time())
-        row = await self._record(dict(platform="slack", workspace=work.team, channel=work.channel, message=job.key,
-                                      event_id=event_id, kind=work.kind, payload={**work.to_json(), "at": job.at}))
+        job = Job(0, work, case_id=str(uuid.uuid4()), at=time.time())
+        row = await self._write(("record", dict(platform="slack", workspace=work.team, channel=work.channel,
+                                                message=job.key, event_id=event_id, kind=work.kind,
+                                                payload={**work.to_json(), "at": job.at, "case_id": job.case_id})))
         if row is None:
             log.info("duplicate delivery of %s %s/%s ignored", work.kind, work.channel, work.ts)
             return False
-        self._queue(Job(row, work, at=job.at))
+        self._queue(replace(job, row=row))
         return True
 
     def _queue(self, job: Job) -> None:
@@ -191,7 +201,8 @@ class SlackEdge:
             self.leases.release(job.row, job.attempts)
 
     async def _prepare(self, job: Job) -> tuple[Answer, str | None, dict[str, Any]] | None:
-        """Diagnose, render, and write the case the reply opens (before it is posted): the
+        """Diagnose, render, and write the case the reply opens (before it is posted; its id
+        was decided when the message was recorded, so every try opens the same one): the
         answer, its case id and the reply. None when this try failed (left for a recovery)."""
         work = job.work
         try:
@@ -199,11 +210,13 @@ class SlackEdge:
                 await self.before_answer(work)
             text, notes = await self._with_files(work)
             answer = await self._answer_to(text)
-            case = None if job.case_id else self._plan(work, text, answer)
-            case_id = job.case_id or (case.id if case is not None else None)
+            case = self._plan(work, text, answer)
+            if case is not None and job.case_id:
+                case = replace(case, id=job.case_id)
+            case_id = case.id if case is not None else None
             payload = self._render(answer, case_id, notes)
-            if case is not None:
-                await self._progress(("opened", job.row, case, {**work.to_json(), "at": job.at, "case_id": case.id}))
+            if case is not None:   # written once, whichever try gets here first
+                await self._progress(("opened", case))
         except Exception:  # noqa: BLE001 - left "received": a recovery tries again later
             log.exception("answering %s failed; it will be retried", job.where)
             return None
@@ -264,13 +277,18 @@ class SlackEdge:
         return await find_post(client, work.channel, tr.METADATA_EVENT, job.key, thread=work.reply_thread,
                                oldest=oldest)
 
-    def _write_progress(self, items: list[tuple]) -> list[None]:
-        """Store.progress for the steps of several messages, in one transaction."""
-        self.store.progress(opened=[item[1:] for item in items if item[0] == "opened"],
-                            answered=[item[1:] for item in items if item[0] == "answered"],
-                            failed=[item[1:] for item in items if item[0] == "failed"],
-                            followup_due=self.desk.followup_due())
-        return [None] * len(items)
+    async def _progress(self, item: tuple) -> None:
+        await self._write(item)
+
+    def _write_batch(self, items: list[tuple]) -> list[int | None]:
+        """Store.progress for the steps of several messages, in one transaction: each item's
+        result (a record's row; None for the rest)."""
+        rows = iter(self.store.progress(records=[item[1] for item in items if item[0] == "record"],
+                                        opened=[item[1] for item in items if item[0] == "opened"],
+                                        answered=[item[1:] for item in items if item[0] == "answered"],
+                                        failed=[item[1:] for item in items if item[0] == "failed"],
+                                        followup_due=self.desk.followup_due()))
+        return [next(rows) if item[0] == "record" else None for item in items]
 
     async def _answer_to(self, text: str) -> Answer:
         """What the message is. A long paste is diagnosed alone on the CPU thread, so nothing
@@ -382,5 +400,5 @@ class SlackEdge:
                 await self.db(self.store.finish_event, row, "failed")
                 continue
             log.info("recovering unanswered %s %s/%s", work.kind, work.channel, work.ts)
-            self._queue(Job(row, work, attempts, payload.get("case_id") or None, float(payload.get("at") or 0)))
+            self._queue(Job(row, work, attempts, str(payload.get("case_id") or ""), float(payload.get("at") or 0)))
         return len(claimed)

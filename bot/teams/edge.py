@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -99,15 +100,18 @@ class TeamsEdge:
             # would send every one. Answer those only in threads the bot is helping in.
             if not await self.db(self.desk.follows, "teams", conv.tenant, conv.key, incoming.thread):
                 return
+        # The id of the case its answer opens is decided now: every try opens the same one.
+        case_id = str(uuid.uuid4())
         row = await self.db(self.store.record_event, "teams", conv.tenant, conv.key,
-                            tr.short_id(incoming.activity_id), kind="message", payload=tr.redo_payload(incoming))
+                            tr.short_id(incoming.activity_id), kind="message",
+                            payload={**tr.redo_payload(incoming), "case_id": case_id})
         if row is None:
             log.info("duplicate delivery of a Teams message ignored")
             return
         self.leases.hold(row, 0)
         opened: list[str] = []   # the case written for this answer, if any
         try:
-            await self._answer(partial(self.reply, context), incoming, row, opened=opened)
+            await self._answer(partial(self.reply, context), incoming, row, case_id=case_id, opened=opened)
         except ConversationGone:
             await self._gone(conv.key, row, opened)
         except Exception:
@@ -158,26 +162,25 @@ class TeamsEdge:
     async def _answer(self, send: Callable[[dict[str, Any]], Awaitable[str]], incoming: tr.Incoming,
                       row: int, *, case_id: str | None = None, opened: list[str] | None = None) -> None:
         """Answer `incoming` through `send` (a reply in the request, or a proactive message).
-        `case_id`: the case an earlier try wrote (reused); `opened` gets the case written here."""
+        `case_id`: the id decided for its case when it was recorded; `opened` gets the case
+        written here."""
         command = tr.command_of(incoming.text)
         if command is not None:
             await send(tr.text_activity(await self._command(command, incoming)))
             await self.db(self.store.finish_event, row)
             return
         [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])
-        if case_id is None:
-            [diagnosed] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
-            case = diagnosed.case
-            if case is not None:
-                if incoming.timezone:
-                    case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
-                # Written before the answer is sent: its buttons always point at a case that exists.
-                await self.db(partial(self.store.progress, opened=[(row, case, {**tr.redo_payload(incoming),
-                                                                                "case_id": case.id})],
-                                      followup_due=self.desk.followup_due()))
-                case_id = case.id
-                if opened is not None:
-                    opened.append(case.id)
+        [diagnosed] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
+        case = diagnosed.case
+        if case is not None:
+            case = replace(case, id=case_id or case.id,
+                           user_tz=incoming.timezone[:USER_TZ_CHARS] if incoming.timezone else case.user_tz)
+            # Written before the answer is sent (once, whichever try gets here first): its
+            # buttons always point at a case that exists.
+            await self.db(partial(self.store.progress, opened=[case], followup_due=self.desk.followup_due()))
+            if opened is not None:
+                opened.append(case.id)
+        case_id = case.id if case is not None else None
         activity = tr.answer_activity(self.renderer.teams(answer, case_id), case_id, answer)
         activity["channelData"][tr.DIAGNOSIS_KEY]["delivery"] = tr.short_id(incoming.activity_id)
         ref = await send(activity)

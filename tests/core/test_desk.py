@@ -63,8 +63,7 @@ def open_case(desk: Desk, text: str = BILL, platform: str = "slack", workspace: 
     assert planned.case is not None
     [row] = desk.store.record_events([dict(platform=platform, workspace=workspace, channel="C1", message="1.0",
                                            event_id="", kind="message", payload={"text": text})])
-    desk.store.progress(opened=[(row, planned.case, {"text": text, "case_id": planned.case.id})],
-                        followup_due=desk.followup_due())
+    desk.store.progress(opened=[planned.case], followup_due=desk.followup_due())
     desk.store.progress(answered=[(row, planned.case.id, "2.0")])
     return planned.case.id
 

@@ -222,6 +222,15 @@ async def test_a_platform_without_a_notifier_is_postponed_not_lost(sqlite_store,
     assert notifier.checkin_attempts == []
 
 
+async def written(condition) -> None:
+    """Until the database shows `condition` (a send finishing in a worker thread), 5 s at most."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the database never showed it")
+
+
 class HungIn(FakeNotifier):
     """Check-ins to one channel hang (until `gate` is set); the others go at once."""
 
@@ -245,13 +254,15 @@ async def test_a_hung_conversation_holds_only_its_own_checkins(sqlite_store, cat
     for case in (hung, first):
         cw.followups.schedule(case.id, clock.now)
     tick = asyncio.ensure_future(tick_at(cw, clock, clock.now + AFTER))
-    await pauses.asleep(5.0)          # the tick waits out tick_wait for the hung one
+    await pauses.asleep(5.0)          # the tick waits out tick_wait for the hung one...
+    await written(lambda: [r.status for r in followup_rows(sqlite_store, first.id)] == [SENT])  # ...the other is out
     assert notifier.checkins == [first.id]
     pauses.wake()
     assert await tick == {"checkins": 1, "digests": 0}
     second = open_case(sqlite_store, channel="C0TWO")
-    cw.followups.schedule(second.id, clock.now)
-    assert (await tick_at(cw, clock, clock.now + AFTER))["checkins"] == 1   # not held by the hung one
+    cw.followups.schedule(second.id, clock.now, timedelta(seconds=30))    # due within the hung one's lease
+    later = tick_at(cw, clock, clock.now + timedelta(seconds=30))
+    assert (await asyncio.wait_for(later, 10))["checkins"] == 1   # not held by the hung one
     assert notifier.checkins == [first.id, second.id]
     assert cw.holding.checkins == {followup_rows(sqlite_store, hung.id)[0].id: 1}   # still held, renewed
     notifier.gate.set()

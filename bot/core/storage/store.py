@@ -58,7 +58,10 @@ class _BurstStatements:
                                         EventRow.message))
         self.insert_case = insert(CaseRow)
         self.insert_followup = insert(FollowupRow)
-        self.event_payload = update(EventRow).where(EventRow.id == bindparam("eid")).values(payload=bindparam("data"))
+        # A case whose id was decided when its message was recorded: written once, however many
+        # tries it takes to answer the message.
+        self.open_case = (dialect_insert(CaseRow).on_conflict_do_nothing(index_elements=["id"])
+                          .returning(CaseRow.id))
         self.reply_ref = update(CaseRow).where(CaseRow.id == bindparam("cid")).values(reply_ref=bindparam("ref"))
         self.event_failed = (update(EventRow).where(EventRow.id == bindparam("eid"))
                              .values(status="failed", done_at=bindparam("now")))
@@ -122,38 +125,47 @@ class Store:
         A duplicate, within the batch or against the table, gets None."""
         if not items:
             return []
+        with self.engine.begin() as conn:
+            return self._record_events(conn, items)
+
+    def _record_events(self, conn: Any, items: Sequence[dict[str, Any]]) -> list[int | None]:
         received = {"status": "received", "attempts": 0, "received_at": self.clock()}
+
         def key(item: dict[str, Any]) -> tuple[str, str, str, str]:
             return item["platform"], item["workspace"], item["channel"], item["message"]
 
         # One multi-row INSERT, in key order (two PostgreSQL writers taking overlapping keys in
         # the same order cannot deadlock). A duplicate inserts and returns nothing, so rows are
         # matched back to items by their unique key: the first item with a key gets its row.
-        with self.engine.begin() as conn:
-            inserted = {tuple(r[1:]): int(r[0]) for r in
-                        conn.execute(self._burst.record_event, sorted(({**item, **received} for item in items),
-                                                                      key=key))}
+        inserted = {tuple(r[1:]): int(r[0]) for r in
+                    conn.execute(self._burst.record_event, sorted(({**item, **received} for item in items), key=key))}
         return [inserted.pop(key(item), None) for item in items]
 
-    def progress(self, *, opened: Sequence[tuple[int, Case, dict[str, Any]]] = (),
+    def progress(self, *, records: Sequence[dict[str, Any]] = (), opened: Sequence[Case] = (),
                  answered: Sequence[tuple[int | None, str | None, str]] = (),
-                 failed: Sequence[tuple[int, str | None]] = (), followup_due: datetime | None = None) -> None:
+                 failed: Sequence[tuple[int, str | None]] = (),
+                 followup_due: datetime | None = None) -> list[int | None]:
         """How the answers to recorded messages are getting on, in one transaction (several
-        messages' steps share it: group commit).
-        - `opened` (event row, case, the event's payload to keep): before its reply is posted,
-          the case the reply's buttons will point at, with its first check-in (due at
-          `followup_due`); the payload, which now names the case, lets a recovery reuse it;
+        messages' steps share it: group commit). Returns the rows of `records`.
+        - `records`: messages received (record_events; None for a duplicate);
+        - `opened`: before their replies are posted, the cases their buttons will point at, each
+          with its first check-in (due at `followup_due`); a case already written (a recovery
+          answering the message again, with the id decided when it was recorded) is left as it is;
         - `answered` (event row or None, case id or None, reply ref): the reply is out: the
           event is done and the case knows its reply;
         - `failed` (event row, case id or None): nobody will see an answer: the event is
           finished as failed and the case it had opened is dropped with its check-ins."""
-        if not (opened or answered or failed):
-            return
+        if not (records or opened or answered or failed):
+            return []
         now = self.clock()
         with self.engine.begin() as conn:
+            rows = self._record_events(conn, records) if records else []
             if opened:
-                self._insert_cases(conn, [case.row() for _, case, _ in opened], followup_due)
-                conn.execute(self._burst.event_payload, [{"eid": row, "data": data} for row, _, data in opened])
+                new = {case_id for (case_id,) in conn.execute(self._burst.open_case, [c.row() for c in opened])}
+                if new and followup_due is not None:
+                    conn.execute(self._burst.insert_followup, [{"case_id": c.id, "due_at": followup_due,
+                                                                "status": "pending", "attempts": 0, "ref": ""}
+                                                               for c in opened if c.id in new])
             done = [{"eid": row, "now": now} for row, _, _ in answered if row is not None]
             if done:
                 conn.execute(self._burst.event_done, done)
@@ -165,6 +177,7 @@ class Store:
                 dropped = [{"cid": case_id} for _, case_id in failed if case_id]
                 if dropped:
                     conn.execute(self._burst.drop_case, dropped)
+        return rows
 
     def mark_once(self, platform: str, workspace: str, channel: str, key: str, kind: str) -> bool:
         """True the first time `key` is marked in this channel: a finished event, unique like

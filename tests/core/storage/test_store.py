@@ -240,9 +240,10 @@ def test_the_burst_path_writes_what_the_orm_reads_back(store):
                   question=f"question {n}") for n in range(4)]
     cases = store.new_cases(specs)
     due = clock.now + timedelta(hours=4)
-    # Before posting: every case and its first check-in; each event's payload names its case.
-    store.progress(opened=[(row, case, {"text": f"message {n}", "case_id": case.id})
-                           for n, (row, case) in enumerate(zip(rows, cases))], followup_due=due)
+    # Before posting: every case and its first check-in. Opened again (a recovery's try), a case
+    # already written is left as it is, and gets no second check-in.
+    store.progress(opened=cases[:3], followup_due=due)
+    store.progress(opened=[replace(cases[0], intent="period_closed"), cases[3]], followup_due=due)
     for case in cases:
         assert store.get_case(case.id) == case  # every column, times and JSON included
     # After: the first two replies are out (the second's ts unknown), the third's was refused
@@ -261,7 +262,7 @@ def test_the_burst_path_writes_what_the_orm_reads_back(store):
         followups = conn.execute(sa.text("SELECT case_id, status, attempts FROM followups ORDER BY id")).all()
     assert [tuple(f) for f in followups] == [(c.id, "pending", 0) for c in (cases[0], cases[1], cases[3])]
     [(row, payload, attempts)] = store.claim_unfinished_events(timedelta(0))  # only the one on its way
-    assert (row, payload, attempts) == (rows[3], {"text": "message 3", "case_id": cases[3].id}, 1)
+    assert (row, payload, attempts) == (rows[3], {"text": "message 3"}, 1)
 
 
 def test_an_event_tried_too_often_is_given_up(store):
