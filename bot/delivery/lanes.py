@@ -32,7 +32,8 @@ class Lanes(Generic[K, T]):
     def put(self, key: K, item: T) -> None:
         queue = self._queues.setdefault(key, deque())
         queue.append(item)
-        if key not in self._tasks:
+        task = self._tasks.get(key)
+        if task is None or task.done():
             self._tasks[key] = asyncio.ensure_future(self._run(key, queue))
 
     def __len__(self) -> int:
@@ -53,14 +54,16 @@ class Lanes(Generic[K, T]):
                     queue.popleft()
         finally:
             # Checked and removed without an await in between: nothing put meanwhile is lost.
-            del self._tasks[key]
-            if not queue:
+            if self._tasks.get(key) is asyncio.current_task():
+                del self._tasks[key]
+            if not queue and self._queues.get(key) is queue:
                 del self._queues[key]
 
     async def join(self) -> None:
-        """Return once every lane is empty (work put meanwhile included)."""
-        while self._tasks:
-            await asyncio.wait(list(self._tasks.values()))
+        """Return once every lane is empty (work put meanwhile included). Looks at the tasks
+        rather than trusting the table: one cancelled before it ran never removed itself."""
+        while running := [task for task in self._tasks.values() if not task.done()]:
+            await asyncio.wait(running)
 
     async def close(self) -> None:
         """Stop every lane (shutdown after a grace period); what was queued stays unanswered
@@ -70,4 +73,5 @@ class Lanes(Generic[K, T]):
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
+        self._tasks.clear()
         self._queues.clear()

@@ -110,9 +110,10 @@ class Clockwork:
         return _done(digests)
 
     async def drain(self) -> None:
-        """Wait until everything the ticks started has been sent (or failed)."""
-        while self._running:
-            await asyncio.wait(list(self._running))
+        """Wait until everything the ticks started has been sent (or failed). Finished tasks are
+        dropped by looking at them: done-callbacks may not have run yet (bot/delivery/tasks.py)."""
+        while running := [task for task in self._running if not task.done()]:
+            await asyncio.wait(running)
 
     async def close(self) -> None:
         """Stop what is still being sent (its claims run out, and another clock takes them)."""
