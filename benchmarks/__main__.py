@@ -2,8 +2,8 @@
 
 Order: bring the model up to date (and time it), held-out accuracy, in-process cost,
 hostile inputs, then the child-process figures (cold start, peak memory), then Slack delivery
-over real HTTP (the app and a Slack stand-in in child processes). Progress goes to
-stderr; the table (or with --json the JSON document) to stdout. Exit status 1 when any gated
+over real HTTP (the app and a Slack stand-in in child processes), normally and under faults.
+Progress goes to stderr; the table (or with --json the JSON document) to stdout. Exit status 1 when any gated
 figure misses its target or a stage crashes, 2 when the run could not start at all.
 """
 
@@ -18,7 +18,7 @@ import traceback
 from importlib import metadata
 from typing import Callable
 
-from benchmarks import accuracy, import_acks, process, slack_http, speed
+from benchmarks import accuracy, import_acks, process, slack_faults, slack_http, speed
 from benchmarks import digest as digest_bench
 from benchmarks import ingest as ingest_bench
 from benchmarks.report import Figure, as_json, table
@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     error_texts = [e.text for e in examples if e.intent != OUT_OF_SCOPE]
     figures += _stage(f"Slack over HTTP: {slack_http.ROUNDS} rounds of {slack_http.CONCURRENCY} concurrent signed "
                       "app_mention events", "slack", slack_http.SECTION, lambda: slack_http.run(error_texts))
+    figures += _stage(f"Slack under faults: {slack_faults.ROUNDS} rounds of {slack_http.CONCURRENCY} events across "
+                      f"{slack_faults.CHANNELS} channels, one hung and one throttled", "slack_faults",
+                      slack_faults.SECTION, lambda: slack_faults.run(error_texts))
 
     figures += _stage(f"sync-history import ({ingest_bench.ROWS:,} rows into SQLite)", "ingest",
                       ingest_bench.SECTION, lambda: ingest_bench.run(engine))

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 MAX_HEAD = 64 * 1024
 MAX_BODY = 16 * 1024 * 1024
 READ_SIZE = 256 * 1024
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large"}
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large", 429: "Too Many Requests"}
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; the module lacks the name on some builds
 _TIMESPEC = struct.Struct("qq")
 _ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size)
@@ -61,7 +61,8 @@ class Request:
         return dict(parse_qsl(self.body.decode("utf-8", "replace")))
 
 
-# A handler answers (status, payload) at once, or returns an awaitable of it when it must wait.
+# A handler answers (status, payload) or (status, payload, headers) at once, or returns an
+# awaitable of it when it must wait.
 Handler = Callable[[Request], "tuple[int, Any] | Awaitable[tuple[int, Any]]"]
 
 
@@ -220,7 +221,7 @@ class _ServerConnection(_Socket):
         self.queue.put_nowait(result)  # type: ignore[arg-type]
 
     def _fail(self, status: int) -> None:
-        self.write(_response(status, {"ok": False}, close=True))
+        self.write(_response(status, {"ok": False}, None, close=True))
         self.close()
 
     async def _serve(self) -> None:
@@ -235,10 +236,12 @@ class _ServerConnection(_Socket):
                 item.close()
 
 
-def _response(status: int, payload: Any, close: bool = False) -> bytes:
+def _response(status: int, payload: Any, headers: dict[str, str] | None = None, close: bool = False) -> bytes:
     body = json.dumps(payload).encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     return (f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\nContent-Type: application/json; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: {'close' if close else 'keep-alive'}\r\n\r\n").encode() + body
+            f"{extra}Content-Length: {len(body)}\r\nConnection: {'close' if close else 'keep-alive'}\r\n\r\n"
+            ).encode() + body
 
 
 class Server:

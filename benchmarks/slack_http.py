@@ -46,7 +46,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from benchmarks.inputs import SEED
 from benchmarks.rawhttp import Connection, request_bytes
@@ -124,9 +124,12 @@ class _Child:
 class Server:
     """The Slack stand-in and the app (`python -m bot run`), each in its own process."""
 
-    def __init__(self, tmp: Path, workers: int = WORKERS) -> None:
+    def __init__(self, tmp: Path, workers: int = WORKERS, stub_args: Sequence[str] = (),
+                 env: dict[str, str] | None = None) -> None:
         self.tmp = tmp
         self.workers = workers
+        self.stub_args = list(stub_args)   # faults for the stand-in (benchmarks/slack_server.py)
+        self.env = dict(env or {})         # more settings for the app
         self.children: list[_Child] = []
         self.app_port = self.stub_port = 0
         self.app_pids: list[int] = []
@@ -142,12 +145,13 @@ class Server:
                     "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                     "SLACK_API_BASE_URL": f"http://127.0.0.1:{self.stub_port}/api/",
                     "DATABASE_URL": f"sqlite:///{self.tmp / 'bench.db'}", "SCHEDULER": "off", "TEAMS": "off",
-                    "LOG_LEVEL": "WARNING"})
+                    "LOG_LEVEL": "WARNING", **self.env})
         return env
 
     def __enter__(self) -> "Server":
         try:
-            stub = _Child("stub", [sys.executable, "-m", "benchmarks.slack_server"], child_env(), self.tmp)
+            stub = _Child("stub", [sys.executable, "-m", "benchmarks.slack_server", *self.stub_args], child_env(),
+                          self.tmp)
             self.children.append(stub)
             # Slack's servers are not on the bot's machine: the stand-in takes only what the
             # app leaves of the cores (its arrival times are the kernel's, see the docstring).
@@ -212,14 +216,20 @@ def _cpu_seconds(pids: Sequence[int]) -> tuple[float, float]:
     return main, other
 
 
-def _events(texts: Sequence[str], first: int, count: int, epoch: int, port: int) -> list[tuple[tuple[str, str], bytes]]:
+def own_channel(n: int) -> str:
+    """Event n's channel in the normal run: a channel of its own."""
+    return f"CBENCH{n:05d}"
+
+
+def _events(texts: Sequence[str], first: int, count: int, epoch: int, port: int,
+            channel_of: Callable[[int], str] = own_channel) -> list[tuple[tuple[str, str], bytes]]:
     """`count` signed event_callback requests: ((channel, ts), the whole HTTP request)."""
     from slack_sdk.signature import SignatureVerifier
 
     signer = SignatureVerifier(SIGNING_SECRET)
     out = []
     for n in range(first, first + count):
-        channel, ts = f"CBENCH{n:05d}", f"{epoch + n}.{n % 1_000_000:06d}"
+        channel, ts = channel_of(n), f"{epoch + n}.{n % 1_000_000:06d}"
         event = {"type": "app_mention", "client_msg_id": str(uuid.UUID(int=n)), "user": f"U{n % 7:03d}PERSON",
                  "text": f"<@{BOT_USER}> {texts[n % len(texts)]}", "ts": ts, "team": TEAM, "channel": channel,
                  "event_ts": ts}
@@ -237,18 +247,19 @@ def _events(texts: Sequence[str], first: int, count: int, epoch: int, port: int)
     return out
 
 
-async def _send_round(connections: Sequence[Connection], events, stub_port: int, replies: int
-                      ) -> tuple[list[tuple[tuple[str, str], float, float, int]], int]:
+async def _send_round(connections: Sequence[Connection], events, stub_port: int, replies: int,
+                      exclude: Sequence[str] = ()) -> tuple[list[tuple[tuple[str, str], float, float, int]], int]:
     """Write every event, one per connection, as fast as the loop can; wait until the stand-in
-    has `replies` replies in all (or the round times out); then read the acknowledgements,
-    which waited in the kernel with their arrival stamps. Returns ((key, sent, acked, status)
-    per event, the replies the stand-in has)."""
+    has `replies` replies in all (those in `exclude`d channels not counted) or the round times
+    out; then read the acknowledgements, which waited in the kernel with their arrival stamps.
+    Returns ((key, sent, acked, status) per event, the replies the stand-in has)."""
     started = []
     for connection, (key, raw) in zip(connections, events):
         connection.pause_reading()
         sent = now()
         started.append((key, sent, connection.send(raw)))
-    arrived = (await _get(stub_port, f"/__wait?n={replies}&timeout={ROUND_TIMEOUT_S}"))["count"]
+    arrived = (await _get(stub_port, f"/__wait?n={replies}&timeout={ROUND_TIMEOUT_S}"
+                               f"&exclude={','.join(exclude)}"))["count"]
     for connection in connections:
         connection.resume_reading()
     results = []
@@ -274,26 +285,31 @@ async def _get(port: int, path: str, timeout: float = ROUND_TIMEOUT_S + 5) -> An
     return json.loads(body)
 
 
-async def _load(server: Server, texts: Sequence[str]) -> dict[str, Any]:
+async def _load(server: Server, texts: Sequence[str], rounds: int = ROUNDS, channel_of: Callable[[int], str] = own_channel,
+                exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """`rounds` measured rounds of CONCURRENCY events (event n in `channel_of(n)`); a round is
+    over when the replies of every event outside the `exclude`d channels have arrived."""
     epoch = int(time.time()) - 100_000
+    waited = sum(1 for n in range(CONCURRENCY) if channel_of(n) not in exclude)  # replies per round
     sent: list[tuple[tuple[str, str], float, float, int]] = []
     warm_keys: set[tuple[str, str]] = set()
     timeouts = 0
     cpu_before = (0.0, 0.0)
     connections = [await Connection.open("127.0.0.1", server.app_port) for _ in range(CONCURRENCY)]
     try:
-        for r in range(WARMUP_ROUNDS + ROUNDS):
-            events = _events(texts, r * CONCURRENCY, CONCURRENCY, epoch, server.app_port)  # before the clock starts
+        for r in range(WARMUP_ROUNDS + rounds):
+            events = _events(texts, r * CONCURRENCY, CONCURRENCY, epoch, server.app_port,  # before the clock starts
+                             channel_of)
             connections = [c if not c.closed else await Connection.open("127.0.0.1", server.app_port)
                            for c in connections]
             if r == WARMUP_ROUNDS:
                 cpu_before = _cpu_seconds(server.app_pids)
-            results, arrived = await _send_round(connections, events, server.stub_port, (r + 1) * CONCURRENCY)
+            results, arrived = await _send_round(connections, events, server.stub_port, (r + 1) * waited, exclude)
             if r < WARMUP_ROUNDS:
                 warm_keys.update(k for k, *_ in results)
             else:
                 sent += results
-                timeouts += arrived < (r + 1) * CONCURRENCY
+                timeouts += arrived < (r + 1) * waited
             await asyncio.sleep(SETTLE_S)
         await asyncio.sleep(LATE_GRACE_S)
         cpu_after = _cpu_seconds(server.app_pids)

@@ -300,6 +300,8 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
         print(f"SyncMedic scheduler running (every {settings.scheduler_interval:g} s)", flush=True)
         await stop.wait()
         scheduler.shutdown(wait=False)
+        if services.clockwork is not None:
+            await services.clockwork.close()
         if services.slack is not None:
             await services.slack.close()
 

@@ -94,20 +94,23 @@ def build_slack(settings: Settings, services: Services, slack_client: Any = None
                   logger=bolt_logger, attaching_conversation_kwargs_enabled=False)
     if settings.slack_oauth:
         installations = ThreadedInstallationStore(settings.slack_client_id or "", services.store.engine)
-        bolt = AsyncApp(client=slack_client or make_client(None, settings.slack_api_base_url),
+        bolt = AsyncApp(client=slack_client or make_client(None, settings.slack_api_base_url,
+                                                           deadline=settings.deadline_seconds),
                         oauth_settings=AsyncOAuthSettings(
                             client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
                             scopes=SLACK_SCOPES, installation_store=installations,
                             state_store=ThreadedStateStore(services.store.engine)), **common)
         bolt.enable_token_revocation_listeners()  # uninstall / revoke deletes that workspace's tokens
-        clients: Any = Installations(installations, settings.slack_api_base_url)
+        clients: Any = Installations(installations, settings.slack_api_base_url, settings.deadline_seconds)
     else:
-        client = slack_client or make_client(settings.slack_bot_token, settings.slack_api_base_url)
+        client = slack_client or make_client(settings.slack_bot_token, settings.slack_api_base_url,
+                                             deadline=settings.deadline_seconds)
         bolt = AsyncApp(client=client, **common)
         clients = SingleWorkspace(client)
     edge = SlackEdge(services.desk, services.core.renderer, services.core.phrases, services.store, clients,
                      api_base_url=settings.slack_api_base_url, file_max_bytes=settings.slack_file_max_bytes,
-                     retry_after_seconds=settings.event_retry_after.total_seconds())
+                     retry_after_seconds=settings.event_retry_after.total_seconds(),
+                     deadline_seconds=settings.deadline_seconds)
     buttons = Buttons(services.desk, edge.db, services.core.renderer, edge.say, edge.post,
                       Escalation(settings.escalation_channel, settings.escalation_usergroup))
     register(bolt, edge, buttons)
@@ -219,7 +222,8 @@ async def _recovery_loop(services: Services) -> None:
 def build_services(settings: Settings, core: Core, store: Store, *, slack_client: Any = None,
                    clock: Any = utcnow) -> Services:
     """Everything but the HTTP server: shared by `run` and the `scheduler` clock process."""
-    followups = Followups(store, settings.followup_after, settings.followup_max)
+    followups = Followups(store, settings.followup_after, settings.followup_max,
+                          claim_lease=settings.event_retry_after)
 
     def retrain() -> dict:
         from .wiring import retrain as retrain_core
@@ -243,7 +247,8 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
         digest = DigestPlan(settings.digest_time, settings.digest_tz, settings.digest_days, settings.digest_all_clear)
     services.clockwork = Clockwork(
         store, core.catalog, followups, services.notifiers(),
-        hours=hours, digest=digest, default_tz=settings.digest_tz, clock=clock)
+        hours=hours, digest=digest, default_tz=settings.digest_tz, clock=clock,
+        tick_wait=settings.scheduler_interval)   # a slower conversation goes on after the tick
     return services
 
 
@@ -286,10 +291,11 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
         except Exception as exc:  # noqa: BLE001 - the database may be down: the watch retries
             log.error("could not look for a newer model: %s", type(exc).__name__, exc_info=exc)
         if services.bolt is not None:
-            # One connection pool for every Web API call (bolt's per-request clients share it).
-            import aiohttp
+            # One connection pool for every Web API call (bolt's per-request clients share it),
+            # each call within OUTBOUND_DEADLINE.
+            from .slack.clients import web_session
 
-            services.http = aiohttp.ClientSession()
+            services.http = web_session(settings.deadline_seconds)
             services.bolt.client.session = services.http
             if hasattr(services.slack.clients, "session"):
                 services.slack.clients.session = services.http
@@ -308,6 +314,8 @@ def create_app(settings: Settings, core: Core, store: Store, *, slack_client: An
     async def stop(app: web.Application) -> None:
         if services.scheduler is not None:
             services.scheduler.shutdown(wait=False)
+        if services.clockwork is not None:
+            await services.clockwork.close()
         for task in services.tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

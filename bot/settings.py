@@ -155,6 +155,24 @@ def _support_contact(env: Mapping[str, str]) -> str:
     return text
 
 
+def _delivery_timing(env: Mapping[str, str]) -> tuple[timedelta, timedelta]:
+    """OUTBOUND_DEADLINE: the longest any one outbound call (Slack's Web API, a file download,
+    Teams' connector) may take, connecting and answering included. EVENT_RETRY_AFTER: how long
+    claimed work (a message, a check-in, a digest) whose process stopped renewing it waits
+    before another process takes it over. It may not be shorter than the deadline: a post still
+    in flight when its process died has then landed or failed, so the look before posting again
+    (bot/slack/lookup.py) sees it."""
+    deadline = parse_duration("OUTBOUND_DEADLINE", env.get("OUTBOUND_DEADLINE", "10s"))
+    if not deadline:
+        raise SettingsError("OUTBOUND_DEADLINE=0s: use at least 1s (Slack's Web API answers in well under a second)")
+    retry_after = parse_duration("EVENT_RETRY_AFTER", env.get("EVENT_RETRY_AFTER", "60s"))
+    if retry_after < deadline:
+        raise SettingsError(f"EVENT_RETRY_AFTER={env.get('EVENT_RETRY_AFTER', '60s').strip()} is shorter than "
+                            f"OUTBOUND_DEADLINE ({int(deadline.total_seconds())}s): a reply still in flight could be "
+                            "answered a second time; use at least the deadline")
+    return deadline, retry_after
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path = PROJECT_ROOT
@@ -198,6 +216,12 @@ class Settings:
     teams: bool = True
     support_contact: str = DEFAULT_SUPPORT_CONTACT
     model_check_interval: float = 30.0  # how often a running process looks for a newer published model
+    outbound_deadline: timedelta = timedelta(seconds=10)  # see _delivery_timing
+
+    @property
+    def deadline_seconds(self) -> float:
+        """OUTBOUND_DEADLINE in seconds: the whole of one outbound HTTP call."""
+        return self.outbound_deadline.total_seconds()
 
     @property
     def slack_oauth(self) -> bool:
@@ -262,6 +286,7 @@ class Settings:
         port_text = env.get("PORT", "3000")
         if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
             raise SettingsError(f"PORT={port_text!r}: use a port number between 0 and 65535")
+        deadline, retry_after = _delivery_timing(env)
         web_concurrency = _int(env, "WEB_CONCURRENCY", 1, 1)
         if web_concurrency > MAX_WEB_CONCURRENCY:
             raise SettingsError(f"WEB_CONCURRENCY={web_concurrency}: use 1 to {MAX_WEB_CONCURRENCY} "
@@ -287,7 +312,8 @@ class Settings:
             escalate_after=_int(env, "ESCALATE_AFTER", 2, 1),
             admin_users=frozenset(u.strip() for u in env.get("ADMIN_USERS", "").split(",") if u.strip()),
             retention=parse_duration("RETENTION", env.get("RETENTION", "30d")),
-            event_retry_after=parse_duration("EVENT_RETRY_AFTER", env.get("EVENT_RETRY_AFTER", "60s")),
+            event_retry_after=retry_after,
+            outbound_deadline=deadline,
             log_level=_log_level(env),
             # Parsed here, so a typo stops start-up instead of the 9 o'clock digest.
             business_hours=(_rule(env, "BUSINESS_HOURS", "", BusinessHours.parse)

@@ -61,3 +61,39 @@ async def test_a_request_read_in_two_parts_is_stamped_by_the_read_of_its_first_b
     status, body, _ = await waiting
     assert status == 200
     assert first <= json.loads(body)["arrived"] < first + 0.09
+
+
+async def test_the_bench_stand_ins_faults_a_hung_and_a_throttled_channel() -> None:
+    """benchmarks/slack_server.py in the fault run: a hung channel's post is recorded (and shown
+    by conversations.replies) but never answered; a throttled channel takes one post a second
+    and refuses the next with 429 and Retry-After; /__wait can leave channels out."""
+    from benchmarks.slack_server import SlackStub
+
+    server, port = await serve(SlackStub(hang="CHUNG", throttle="CBUSY").handle)
+    connections = [await Connection.open("127.0.0.1", port) for _ in range(4)]
+
+    def post(channel: str, ts: str) -> bytes:
+        body = json.dumps({"channel": channel, "thread_ts": ts, "text": "x",
+                           "metadata": {"event_type": "sync_diagnosis", "event_payload": {"delivery": ts}}})
+        return request_bytes("POST", "127.0.0.1", port, "/api/chat.postMessage", body.encode(),
+                             {"Content-Type": "application/json"})
+
+    try:
+        hung = connections[0].send(post("CHUNG", "1.1"))
+        status, body, _ = await connections[1].send(
+            request_bytes("GET", "127.0.0.1", port, "/api/conversations.replies?channel=CHUNG&ts=1.1"))
+        [message] = json.loads(body)["messages"]
+        assert status == 200 and message["metadata"]["event_payload"]["delivery"] == "1.1"
+        assert not hung.done()
+        assert (await connections[2].send(post("CBUSY", "2.1")))[0] == 200
+        status, body, _ = await connections[2].send(post("CBUSY", "2.2"))
+        assert (status, json.loads(body)["error"]) == (429, "ratelimited")
+        assert (await connections[3].send(post("COK", "3.1")))[0] == 200
+        status, body, _ = await connections[3].send(
+            request_bytes("GET", "127.0.0.1", port, "/__wait?n=1&timeout=5&exclude=CHUNG,CBUSY"))
+        assert json.loads(body)["count"] == 1
+    finally:
+        for connection in connections:
+            connection.close()
+        server.close()
+    assert isinstance((await asyncio.gather(hung, return_exceptions=True))[0], ConnectionError)  # never answered

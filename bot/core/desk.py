@@ -284,7 +284,8 @@ class Desk:
         specifics of the question. With a case the case takes the intent and the choice is kept
         as a correction for training; each intent counts once per message. Picked from an answer
         without a case (the closest topics of a question not recognised), it opens one, so the
-        new answer's buttons work: written once the answer is posted (answer_posted)."""
+        new answer's buttons work: written before the answer is posted (open_chosen), so they
+        always point at a case that exists."""
         if click.intent not in self.catalog:
             return Outcome(Result.INVALID, why=Why.INVALID)
         if click.case_id:
@@ -306,18 +307,14 @@ class Desk:
         [planned] = self.plan_cases([(text, where)], [answer])
         return Outcome(Result.DONE, planned.case, answer=answer, opened=planned.case is not None)
 
-    def answer_posted(self, outcome: Outcome, ref: str, click: Click | None = None) -> None:
-        """A click's answer is now the message `ref`: a case it opened is written (with its first
-        check-in, and the choice that opened it), a case it re-answered points at it."""
+    def open_chosen(self, outcome: Outcome, click: Click) -> None:
+        """Before a choice's answer is posted: the case it opened, with its first check-in and
+        the choice that opened it (written once: a second try leaves it as it is)."""
         case = outcome.case
-        if case is None or not ref:
+        if case is None or not outcome.opened:
             return
-        if not outcome.opened:
-            self.reply_posted(case.id, ref)
-            return
-        self.store.answered([(case, ref)], [], self.followup_due())
-        if click is not None:
-            self.store.reclassify(case.id, case.intent, click.user, click.source, click.user_name)
+        self.store.progress(opened=[case], followup_due=self.followup_due())
+        self.store.reclassify(case.id, case.intent, click.user, click.source, click.user_name)
 
     def help(self, click: Click) -> Outcome:
         """"What can you do?": once per message."""

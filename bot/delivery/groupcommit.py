@@ -2,6 +2,8 @@
 
 A burst of 50 Slack deliveries then costs a few transactions instead of 50, and every caller
 still waits for its own result (an acknowledgement is sent only once its own row is written).
+The same batching serves any call that is cheaper for many items at once than for each
+alone (the Slack edge diagnoses a burst's messages with one model call).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ Item = TypeVar("Item")
 
 class GroupCommit(Generic[Item]):
     """`write(items)` returns one result per item, in order. If a batch fails, its items are
-    tried one at a time, so only the callers whose own item fails get the error."""
+    tried one at a time, so only the callers whose own item fails get the error. `max_batch`
+    bounds a batch; the loop gets a turn between two batches (a synchronous `write` would
+    otherwise hold it for the whole burst)."""
 
-    def __init__(self, write: Callable[[list[Item]], Awaitable[list[Any]]]) -> None:
+    def __init__(self, write: Callable[[list[Item]], Awaitable[list[Any]]], max_batch: int | None = None) -> None:
         self._write = write
+        self._max = max_batch
         self._pending: list[tuple[Item, asyncio.Future]] = []
         self._writer: asyncio.Future | None = None
 
@@ -30,11 +35,15 @@ class GroupCommit(Generic[Item]):
 
     async def _drain(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending, []
+            cut = len(self._pending) if self._max is None else self._max
+            batch, self._pending = self._pending[:cut], self._pending[cut:]
             try:
                 await self._settle(batch)
+                if self._pending and self._max is not None:
+                    await asyncio.sleep(0)
             except BaseException as exc:  # cancelled (shutting down): nobody may wait for ever
-                for _, future in batch:
+                waiting, self._pending = batch + self._pending, []
+                for _, future in waiting:
                     if not future.done():
                         future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("shut down"))
                 raise

@@ -39,6 +39,7 @@ class SlackApi:
             "auth.test": self.auth_test, "chat.postMessage": self.post_message, "chat.update": self.update,
             "chat.delete": self.delete, "chat.getPermalink": self.permalink,
             "conversations.open": self.open_dm, "users.info": self.user_info, "views.publish": self.publish_view,
+            "conversations.replies": self.replies, "conversations.history": self.history,
             "files.info": lambda body, request: {"ok": False, "error": "file_not_found"},
         }
 
@@ -107,6 +108,30 @@ class SlackApi:
         if users != [ws.YOU]:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "channel": {"id": ws.DM}}
+
+    def replies(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        """A thread, oldest first (the bot reads it before posting a reply a second time)."""
+        channel, thread = str(body.get("channel", "")), str(body.get("ts", ""))
+        return self._listed([m for m in self.workspace.messages.values()
+                             if m.channel == channel and thread in (m.ts, m.thread_ts)], body, newest_first=False)
+
+    def history(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        """A channel's top-level messages, newest first."""
+        channel = str(body.get("channel", ""))
+        return self._listed([m for m in self.workspace.messages.values()
+                             if m.channel == channel and m.thread_ts in ("", m.ts)], body, newest_first=True)
+
+    def _listed(self, found: list[ws.Message], body: dict[str, Any], newest_first: bool) -> dict[str, Any]:
+        if str(body.get("channel", "")) not in ws.CHANNEL_IDS:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(body.get("oldest") or 0)
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        shown = sorted((m for m in found if float(m.ts) >= oldest), key=lambda m: float(m.ts), reverse=newest_first)
+        messages = [message.as_slack() for message in shown]
+        if not with_metadata:
+            for message in messages:
+                message.pop("metadata", None)
+        return {"ok": True, "messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
     def user_info(self, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
         user = ws.USERS.get(str(body.get("user", "")))

@@ -220,9 +220,11 @@ class Buttons:
         if not outcome.done or outcome.answer is None:
             return await self._explain(client, c, outcome)
         case_id = outcome.case.id if outcome.case else None
+        await self.run(self.desk.open_chosen, outcome, click)
         posted = await self.post(client, c.channel, c.thread, self.renderer.slack(outcome.answer, case_id),
                                  outcome.answer, case_id)
-        await self.run(self.desk.answer_posted, outcome, posted, click)
+        if case_id and posted:
+            await self.run(self.desk.reply_posted, case_id, posted)
         note = self.say("slack_chosen_note", user=self._who(c), title=self.desk.catalog.title(outcome.answer.intent))
         await self._in_place(client, c, note, settle=True, text=note)
 

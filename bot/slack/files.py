@@ -53,8 +53,8 @@ async def read_file(client: AsyncWebClient, file_id: str, token: str, max_bytes:
         log.warning("refusing to send the bot token to file host %s", parsed.hostname)
         return FileText(name, problem="fetch")
     try:
-        async with session.get(url, headers={"Authorization": f"Bearer {token}"},
-                               allow_redirects=False, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        # Within the session's deadline (OUTBOUND_DEADLINE: SlackEdge.http).
+        async with session.get(url, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False) as resp:
             if resp.status != 200:
                 return FileText(name, problem="fetch")
             data = await resp.content.read(max_bytes + 1)

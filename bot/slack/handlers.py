@@ -17,7 +17,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from . import translate as tr
 from .buttons import Buttons
 from .edge import SlackEdge
-from .translate import Clicked
 from .home import home_view
 
 log = logging.getLogger(__name__)
@@ -75,14 +74,8 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
     def clicked(handler: Callable[[dict, AsyncWebClient], Any]) -> Callable:
         async def listener(ack: Callable, body: dict, client: AsyncWebClient) -> None:
             await ack()
-
-            async def handle() -> None:
-                # A reply's case is written just after the reply is posted: a click that beats
-                # it waits for it instead of finding no case.
-                await edge.written(str(Clicked.of(body).value.get("case_id") or ""))
-                await handler(body, client)
-
-            edge.spawn(handle())
+            # A reply's case is written before the reply is posted: a click always finds it.
+            edge.spawn(handler(body, client))
         return listener
 
     app.action("syncmedic_fixed")(clicked(buttons.fixed))

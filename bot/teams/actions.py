@@ -174,7 +174,9 @@ class CardActions:
         card = self.renderer.teams(outcome.answer, case_id)
         note = self.say("teams_chosen_note", user=self._who(a), title=self.desk.catalog.title(outcome.answer.intent))
         card = tr.noted(card, note, first=True)
-        await _run(self.desk.answer_posted, outcome, a.incoming.reply_to, click)
+        await _run(self.desk.open_chosen, outcome, click)
+        if case_id and a.incoming.reply_to:
+            await _run(self.desk.reply_posted, case_id, a.incoming.reply_to)
         await self._update(context, a, tr.answer_activity(card, case_id, outcome.answer))
         return tr.invoke_card(card)
 

@@ -3,11 +3,15 @@
 CardActions (bot/teams/actions.py), which the edge hands its collaborators.
 
 Delivery guarantees: a message is recorded in the database (unique per tenant, conversation
-and activity id) before it is answered, so a redelivered activity is answered once. The
-answer is posted during the request, so when posting fails the record is released and the
-request fails: a redelivery can then answer it (and no check-in follows an answer nobody saw).
+and activity id) before it is answered, so a redelivered activity is answered once. The case
+(and its first check-in) is written before the answer is sent, so the card's buttons always
+point at a case that exists, and the answer carries its identity in channelData
+(`sync_diagnosis.delivery`). The answer is posted during the request, so when posting fails
+the record and the case are dropped and the request fails: a redelivery can then answer it.
 When the process dies mid-request, the record stays: recover() answers it later, proactively,
-in the stored conversation (held while being answered, like Slack's: bot/delivery/leases.py).
+in the stored conversation, reusing the case already written (held while being answered,
+like Slack's: bot/delivery/leases.py). The Bot Framework gives a bot no way to read a
+conversation back, so unlike Slack's, that recovery cannot look for an answer cut off in flight.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -95,27 +100,32 @@ class TeamsEdge:
             # would send every one. Answer those only in threads the bot is helping in.
             if not await self.db(self.desk.follows, "teams", conv.tenant, conv.key, incoming.thread):
                 return
+        # The id of the case its answer opens is decided now: every try opens the same one.
+        case_id = str(uuid.uuid4())
         row = await self.db(self.store.record_event, "teams", conv.tenant, conv.key,
-                            tr.short_id(incoming.activity_id), kind="message", payload=tr.redo_payload(incoming))
+                            tr.short_id(incoming.activity_id), kind="message",
+                            payload={**tr.redo_payload(incoming), "case_id": case_id})
         if row is None:
             log.info("duplicate delivery of a Teams message ignored")
             return
         self.leases.hold(row, 0)
+        opened: list[str] = []   # the case written for this answer, if any
         try:
-            await self._answer(partial(self.reply, context), incoming, row)
+            await self._answer(partial(self.reply, context), incoming, row, case_id=case_id, opened=opened)
         except ConversationGone:
-            await self._gone(conv.key, row)
+            await self._gone(conv.key, row, opened)
         except Exception:
             if self.leases.holds(row, 0):  # else a recovery took it: it is the recovery's to answer
-                await self.db(self.store.release_event, row)  # a redelivery may answer it
+                # A redelivery may answer it; the case nobody saw goes.
+                await self.db(self.store.release_event, row, opened[0] if opened else None)
             raise
         finally:
             self.leases.release(row, 0)
 
-    async def _gone(self, key: str, row: int) -> None:
+    async def _gone(self, key: str, row: int, opened: list[str]) -> None:
         log.warning("Teams refused the answer: the conversation is gone")
         await self.db(self.conversations.mark_gone, key)
-        await self.db(self.store.finish_event, row, "failed")
+        await self.db(partial(self.store.progress, failed=[(row, opened[0] if opened else None)]))
 
     async def recover(self) -> int:
         """Answer messages a process recorded but never answered (it died mid-request), in
@@ -139,17 +149,21 @@ class TeamsEdge:
             await self.db(self.store.finish_event, row, "failed")
             return
         incoming = tr.incoming_again(stored.conversation, payload)
+        case_id = str(payload.get("case_id") or "") or None
         log.info("recovering an unanswered Teams message in %s", stored.conversation.key)
         try:
-            await self._answer(partial(self.hosting.send, stored.conversation, thread=incoming.thread), incoming, row)
+            await self._answer(partial(self.hosting.send, stored.conversation, thread=incoming.thread), incoming, row,
+                               case_id=case_id)
         except ConversationGone:
-            await self._gone(stored.conversation.key, row)
+            await self._gone(stored.conversation.key, row, [case_id] if case_id else [])
         except Exception:  # noqa: BLE001 - left "received": tried again later (attempts are capped)
             log.exception("recovering a Teams message failed; it will be retried")
 
     async def _answer(self, send: Callable[[dict[str, Any]], Awaitable[str]], incoming: tr.Incoming,
-                      row: int) -> None:
-        """Answer `incoming` through `send` (a reply in the request, or a proactive message)."""
+                      row: int, *, case_id: str | None = None, opened: list[str] | None = None) -> None:
+        """Answer `incoming` through `send` (a reply in the request, or a proactive message).
+        `case_id`: the id decided for its case when it was recorded; `opened` gets the case
+        written here."""
         command = tr.command_of(incoming.text)
         if command is not None:
             await send(tr.text_activity(await self._command(command, incoming)))
@@ -158,18 +172,24 @@ class TeamsEdge:
         [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])
         [diagnosed] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
         case = diagnosed.case
-        if case is not None and incoming.timezone:
-            case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
-        card = self.renderer.teams(answer, case.id if case else None)
-        activity = tr.answer_activity(card, case.id if case else None, answer)
+        if case is not None:
+            case = replace(case, id=case_id or case.id,
+                           user_tz=incoming.timezone[:USER_TZ_CHARS] if incoming.timezone else case.user_tz)
+            # Written before the answer is sent (once, whichever try gets here first): its
+            # buttons always point at a case that exists.
+            await self.db(partial(self.store.progress, opened=[case], followup_due=self.desk.followup_due()))
+            if opened is not None:
+                opened.append(case.id)
+        case_id = case.id if case is not None else None
+        activity = tr.answer_activity(self.renderer.teams(answer, case_id), case_id, answer)
+        activity["channelData"][tr.DIAGNOSIS_KEY]["delivery"] = tr.short_id(incoming.activity_id)
         try:
             ref = await send(activity)
         except TooLarge:  # over Teams' limit however it was fitted: the answer as text, once
             log.warning("Teams refused an answer as too large; sending it as text")
             ref = await send(tr.plain_answer_activity(
-                self.say("teams_plain_fallback"), self.renderer.text(answer, case.id if case else None), activity))
-        # The case is written once its answer was posted: an answer nobody saw leaves none.
-        await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due())
+                self.say("teams_plain_fallback"), self.renderer.text(answer, case_id), activity))
+        await self.db(partial(self.store.progress, answered=[(row, case_id, ref)]))
 
     async def _command(self, command: str, incoming: tr.Incoming) -> str:
         if not self.desk.may_configure(incoming.user):

@@ -199,5 +199,8 @@ def build_hosting(settings: Settings) -> Hosting:
     # The SDK's default turn-error handler posts the exception text into the chat; let errors
     # reach our handler instead (logged, never shown to users).
     adapter.on_turn_error = None
+    # Each connector call within OUTBOUND_DEADLINE (replies, sent while Teams waits: 10 s at most).
+    deadline = settings.deadline_seconds
     return Hosting(settings.teams_mode or "local", app_id, auth, adapter, RestChannelServiceClientFactory(connections),
-                   validator, Backoff(), Backoff(attempts=3, cap=4.0, max_retry_after=5.0, attempt_timeout=10.0))
+                   validator, Backoff(attempt_timeout=deadline),
+                   Backoff(attempts=3, cap=4.0, max_retry_after=5.0, attempt_timeout=min(deadline, 10.0)))

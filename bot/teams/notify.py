@@ -4,6 +4,12 @@ through the conversation references stored when people talked to the bot.
 A conversation Teams says is gone (403/404) is marked and skipped from then on: the Clockwork
 stops that check-in instead of retrying it. Throttling is retried with backoff inside one
 send; if Teams is still throttling, the send fails and the Clockwork tries again later.
+
+Each post carries its identity in channelData (`delivery`, the Clockwork's Post.key), as in
+Slack. Unlike Slack, the Bot Framework gives a bot no way to read a conversation back, so a
+post claimed again cannot be looked for there: what Teams confirmed is known by its stored
+activity id (a check-in's `ref`, set when it is marked sent), and a send cut off before Teams
+answered is sent again.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..core.schedule.clockwork import Gone
+from ..core.schedule.clockwork import Gone, Post
 from ..core.cases.digest import Digest
 from ..core.storage.tables import Case
 from . import translate as tr
@@ -21,6 +27,7 @@ from .edge import TeamsEdge
 
 log = logging.getLogger(__name__)
 TARGET_PREFIX = "teams:"
+DIGEST_KEY = "sync_digest"
 
 
 class TeamsNotifier:
@@ -33,27 +40,31 @@ class TeamsNotifier:
         # Teams sends the user's zone with each message; it was stored on the case then.
         return case.user_tz
 
-    async def send_checkin(self, case: Case) -> str:
+    async def send_checkin(self, case: Case, post: Post | None = None) -> str:
         stored = await self._conversation(case.channel)
         card = self.edge.renderer.checkin("teams", case.id, case.intent)
-        return await self._send(stored, tr.checkin_activity(card, case.id, case.intent), case.thread)
+        activity = tr.checkin_activity(card, case.id, case.intent)
+        if post is not None:
+            activity["channelData"][tr.CHECKIN_KEY]["delivery"] = post.key
+        return await self._send(stored, activity, case.thread)
 
     def digest_targets(self) -> list[str]:
         return self.edge.digest_targets()
 
-    async def send_digest(self, target: str, digest: Digest) -> str:
+    async def send_digest(self, target: str, digest: Digest, post: Post | None = None) -> str:
         """The digest card, fitted to Teams' size advice, with the groups that did not fit as
         replies in its thread; refused as too large (413) anyway, its header alone with every
-        group in the thread."""
+        group in the thread. The card carries the delivery's identity in channelData."""
         stored = await self._conversation(target.removeprefix(TARGET_PREFIX))
-        post = self.edge.renderer.digest_post("teams", digest)
+        data = {DIGEST_KEY: {"delivery": post.key, "total": digest.total}} if post is not None else None
+        rendered = self.edge.renderer.digest_post("teams", digest)
         try:
-            sent = await self._send(stored, tr.card_activity(post.main))
+            sent = await self._send(stored, tr.card_activity(rendered.main, data))
         except TooLarge:
             log.warning("Teams refused the digest as too large; posting it as a summary with the groups in its thread")
-            post = self.edge.renderer.digest_post("teams", digest, compact=True)
-            sent = await self._send(stored, tr.card_activity(post.main))
-        for reply in post.rest:
+            rendered = self.edge.renderer.digest_post("teams", digest, compact=True)
+            sent = await self._send(stored, tr.card_activity(rendered.main, data))
+        for reply in rendered.rest:
             try:  # the digest itself is out: a lost reply is logged, never a reason to post it all again
                 await self._send(stored, tr.card_activity(reply), sent)
             except Exception:  # noqa: BLE001

@@ -38,11 +38,15 @@ def desk(core, store, clock, retrains) -> Desk:
 
 
 def open_case(desk: Desk, text: str = BILL, platform: str = "slack", workspace: str = "T1") -> str:
-    """A case as an edge opens it: answered, planned, then written with its reply."""
+    """A case as an edge opens it: answered, planned, written before its reply is posted, then
+    told its reply."""
     answer = desk.answer(text)
     [planned] = desk.plan_cases([(text, Where(platform, workspace, "C1", "1.0", "1.0", "U1"))], [answer])
     assert planned.case is not None
-    desk.store.answered([(planned.case, "2.0")], [], desk.followup_due())
+    [row] = desk.store.record_events([dict(platform=platform, workspace=workspace, channel="C1", message="1.0",
+                                           event_id="", kind="message", payload={"text": text})])
+    desk.store.progress(opened=[planned.case], followup_due=desk.followup_due())
+    desk.store.progress(answered=[(row, planned.case.id, "2.0")])
     return planned.case.id
 
 
@@ -266,12 +270,15 @@ def test_choose_takes_the_intent_keeps_the_correction_and_answers_with_the_quest
     assert desk.choose(click(case_id, "duplicate_name")).result is Result.ALREADY
 
 
-def test_choose_without_a_case_opens_one_once_its_answer_is_posted(desk, clock):
+def test_choose_without_a_case_opens_one_before_its_answer_is_posted(desk, clock):
     pick = click(intent="period_closed", source="4.0", thread="1.0", user_name="Ana Ruiz")
     outcome = desk.choose(pick)
     assert outcome.answer.intent == "period_closed" and outcome.opened
-    assert desk.store.get_case(outcome.case.id) is None  # not before its answer is out
-    desk.answer_posted(outcome, "4.5", pick)
+    assert desk.store.get_case(outcome.case.id) is None  # choosing alone writes nothing
+    desk.open_chosen(outcome, pick)
+    desk.open_chosen(outcome, pick)  # a second try leaves it as it is
+    assert desk.store.get_case(outcome.case.id).reply_ref in (None, "")
+    desk.reply_posted(outcome.case.id, "4.5")
     case = desk.store.get_case(outcome.case.id)
     assert (case.intent, case.thread, case.reply_ref, case.status) == ("period_closed", "1.0", "4.5", OPEN)
     assert pending_checkins(desk.store, case.id) == [clock.now + timedelta(hours=4)]

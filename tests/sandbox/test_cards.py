@@ -7,7 +7,6 @@ tools/ensure-npm-packages.sh (run by `make test`) installs the packages into too
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bot.core.cases.digest import Digest
+from bot.core.schedule.clockwork import Post
 from bot.core.storage.store import Store
 from bot.core.storage.tables import Case
 from tests.standins.slack_payloads import ALICE, CHANNEL, TEAM
@@ -44,6 +45,7 @@ class FakeNotifier:
         self.targets = targets
         self.checkins: list[str] = []                 # case ids, one per successful send
         self.checkin_attempts: list[str] = []         # case ids, every call
+        self.posts: list[Post | None] = []            # what each call was told (its identity, look or not)
         self.digests: list[tuple[str, Digest]] = []   # (target, digest) per successful send
         self.digest_attempts = 0
         self.tz_calls: list[str] = []
@@ -54,8 +56,9 @@ class FakeNotifier:
         self.tz_calls.append(case.id)
         return self.tz
 
-    async def send_checkin(self, case: Case) -> str:
+    async def send_checkin(self, case: Case, post: Post | None = None) -> str:
         self.checkin_attempts.append(case.id)
+        self.posts.append(post)
         if self.checkin_errors:
             raise self.checkin_errors.pop(0)
         self.checkins.append(case.id)
@@ -64,8 +67,9 @@ class FakeNotifier:
     def digest_targets(self) -> list[str]:
         return list(self.targets)
 
-    async def send_digest(self, target: str, digest: Digest) -> str:
+    async def send_digest(self, target: str, digest: Digest, post: Post | None = None) -> str:
         self.digest_attempts += 1
+        self.posts.append(post)
         if self.digest_errors:
             raise self.digest_errors.pop(0)
         self.digests.append((target, digest))

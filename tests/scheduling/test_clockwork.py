@@ -17,13 +17,14 @@ from sqlalchemy import select
 
 from bot.app import SERVICES_KEY, create_app
 from bot.core.schedule.clockwork import RETRY_SEND_AFTER, Clockwork, DigestPlan, Gone, start_scheduler
-from bot.core.cases.digest import SHOWN_REFERENCES, build_digest, claim_digest, digest_posted, resolve_group
+from bot.core.cases.digest import SHOWN_REFERENCES, build_digest
+from bot.core.cases.digest_state import claim_digest, digest_posted, resolve_group
 from bot.core.cases.followups import CANCELLED, MAX_SEND_ATTEMPTS, PENDING, SENT, Followups
 from bot.core.storage.store import Store
 from bot.core.storage.tables import OPEN, RESOLVED, DigestRunRow, FollowupRow, SyncErrorRow
 from bot.core.schedule.timerules import BusinessHours, parse_days
 from bot.settings import Settings
-from tests.support import Clock, run_bot
+from tests.support import Clock, SteppedSleep, run_bot
 
 from tests.scheduling.helpers import FakeNotifier, open_case
 
@@ -222,6 +223,56 @@ async def test_a_platform_without_a_notifier_is_postponed_not_lost(sqlite_store,
     assert notifier.checkin_attempts == []
 
 
+async def written(condition) -> None:
+    """Until the database shows `condition` (a send finishing in a worker thread), 5 s at most."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the database never showed it")
+
+
+class HungIn(FakeNotifier):
+    """Check-ins to one channel hang (until `gate` is set); the others go at once."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__()
+        self.channel = channel
+        self.gate = asyncio.Event()
+
+    async def send_checkin(self, case, post=None):
+        if case.channel == self.channel:
+            await self.gate.wait()
+        return await super().send_checkin(case, post)
+
+
+async def test_a_hung_conversation_holds_only_its_own_checkins(sqlite_store, catalog, clock):
+    """A tick waits for its posts at most tick_wait; a conversation still sending goes on in the
+    background, renewed, and the next ticks send the other conversations' check-ins."""
+    notifier, pauses = HungIn("C0HUNG"), SteppedSleep()
+    cw = make(sqlite_store, catalog, clock, notifier, sleep=pauses, tick_wait=5.0)
+    hung, first = open_case(sqlite_store, channel="C0HUNG"), open_case(sqlite_store, channel="C0ONE")
+    for case in (hung, first):
+        cw.followups.schedule(case.id, clock.now)
+    tick = asyncio.ensure_future(tick_at(cw, clock, clock.now + AFTER))
+    await pauses.asleep(5.0)          # the tick waits out tick_wait for the hung one...
+    await written(lambda: [r.status for r in followup_rows(sqlite_store, first.id)] == [SENT])  # ...the other is out
+    assert notifier.checkins == [first.id]
+    pauses.wake()
+    assert await tick == {"checkins": 1, "digests": 0}
+    second = open_case(sqlite_store, channel="C0TWO")
+    cw.followups.schedule(second.id, clock.now, timedelta(seconds=30))    # due within the hung one's lease
+    later = tick_at(cw, clock, clock.now + timedelta(seconds=30))
+    assert (await asyncio.wait_for(later, 10))["checkins"] == 1   # not held by the hung one
+    assert notifier.checkins == [first.id, second.id]
+    assert cw.holding.checkins == {followup_rows(sqlite_store, hung.id)[0].id: 1}   # still held, renewed
+    notifier.gate.set()
+    await cw.drain()
+    assert notifier.checkins == [first.id, second.id, hung.id]
+    assert [r.status for r in followup_rows(sqlite_store, hung.id)] == [SENT]
+    assert cw.holding.checkins == {}
+
+
 async def test_two_clockworks_ticking_together_send_each_checkin_once(database_url, catalog, clock):
     """Two processes' schedulers on one database (PostgreSQL: SKIP LOCKED; SQLite: BEGIN IMMEDIATE)."""
     stores = [Store.from_url(database_url, clock=clock) for _ in range(2)]
@@ -332,11 +383,14 @@ async def test_a_crashed_digest_claim_expires(sqlite_store, catalog, clock):
     notifier = FakeNotifier()
     cw = make(sqlite_store, catalog, clock, notifier, digest=NINE_NY_WEEKDAYS)
     nine = utc(2026, 3, 2, 14, 0)
-    # Another process claimed today's digest and died before posting it.
+    # Another process claimed today's digest and died (maybe mid-post): its lease runs out
+    # (EVENT_RETRY_AFTER, 60 s by default) and the digest is taken over, looking first.
     assert claim_digest(sqlite_store, "2026-03-02", "slack::C0DIGEST1", nine)
-    assert (await tick_at(cw, clock, nine + timedelta(minutes=9)))["digests"] == 0
-    assert (await tick_at(cw, clock, nine + timedelta(minutes=10)))["digests"] == 1
+    assert (await tick_at(cw, clock, nine + timedelta(seconds=59)))["digests"] == 0
+    assert (await tick_at(cw, clock, nine + timedelta(seconds=60)))["digests"] == 1
     assert (await tick_at(cw, clock, nine + timedelta(minutes=30)))["digests"] == 0
+    [post] = notifier.posts
+    assert (post.key, post.look) == ("digest:2026-03-02:slack::C0DIGEST1", True)
 
 
 async def test_two_clockworks_post_one_digest(database_url, catalog, clock):

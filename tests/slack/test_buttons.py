@@ -10,8 +10,7 @@ import pytest
 
 from tests.standins import slack_payloads as slack
 from tests.slack.conftest import ESCALATION_CHANNEL
-from tests.slack.harness import ALICE, BOB, CHANNEL, TEAM, BotClient, all_text, elements, fresh_ts, mention_event
-from tests.support import SteppedSleep
+from tests.slack.harness import ALICE, BOB, CHANNEL, BotClient, all_text, elements, fresh_ts, mention_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,96 +47,6 @@ def n_posts(bot: BotClient) -> int:
 
 
 # -- Fixed ------------------------------------------------------------------------------------
-
-async def test_a_click_that_beats_the_write_of_its_case_waits_for_it(bot: BotClient):
-    """A case is written once its reply is posted; a click in between must not be lost."""
-    from bot.slack.edge import CASE_WRITE_WAIT_S
-
-    edge = bot.services.slack
-    gate, real_write = asyncio.Event(), edge.write
-    pauses = edge.sleep = SteppedSleep()
-
-    async def held_write(fn, *args):  # the reply is posted; writing what came of it waits here
-        if fn.__name__ == "_write_outcomes":
-            await gate.wait()
-        return await real_write(fn, *args)
-
-    edge.write = held_write
-    await bot.event(mention_event(BILL_ERROR))
-    await bot.stub.until(lambda: bot.stub.accepted("chat.postMessage"))
-    [answer] = bot.stub.attempts("chat.postMessage")
-    case_id = answer.body["metadata"]["event_payload"]["case_id"]
-    status, _ = await bot.click(answer.response["ts"], "syncmedic_fixed")
-    await pauses.asleep(CASE_WRITE_WAIT_S)  # the click waits for its case (for CASE_WRITE_WAIT_S at most)
-    assert status == 200
-    assert bot.sql("SELECT id FROM cases WHERE id = :id", id=case_id) == []  # the reply is out, its case not yet
-    assert not bot.stub.accepted("chat.update")
-    gate.set()
-    await bot.drain()
-    assert case(bot, case_id)["status"] == "resolved"
-    assert feedback(bot, case_id) == [("fixed", answer.response["ts"], ALICE, "bill_not_exported",
-                                       "bill_not_exported")]
-    assert len(bot.stub.accepted("chat.update")) == 1
-
-
-async def test_a_throttled_reply_does_not_hold_back_the_cases_of_its_batch(start_bot):
-    """Two messages answered together; Slack throttles the first reply, for as long as the test
-    likes. The second reply's case is written without waiting for it (once STRAGGLER_S has
-    passed), so its buttons work."""
-    from bot.slack.edge import STRAGGLER_S
-
-    throttled = SteppedSleep()         # the throttled reply waits out Retry-After here
-    bot = await start_bot(retry_sleep=throttled)
-    edge = bot.services.slack
-    pauses = edge.sleep = SteppedSleep()
-    gate, taken, first = asyncio.Event(), asyncio.Event(), mention_event(BILL_ERROR)
-
-    async def hold_first(work):        # held, then fails without posting (left for recovery)
-        if work.ts == first["ts"]:
-            taken.set()
-            await gate.wait()
-            raise RuntimeError("not this one")
-
-    edge.before_answer = hold_first
-    await bot.event(first)
-    await asyncio.wait_for(taken.wait(), 5)
-    second, third = mention_event(BILL_ERROR), mention_event("Reference number is not unique")
-    await bot.event(second)
-    await bot.event(third)             # these two wait behind the first: one batch
-    bot.stub.rate_limit("chat.postMessage", times=1, retry_after=2)  # the batch's first reply
-    gate.set()
-    await throttled.asleep()           # one reply throttled...
-    [through] = await bot.stub.until(  # ...one through
-        lambda: [c for c in bot.stub.attempts("chat.postMessage")
-                 if c.ok and c.body.get("thread_ts") in (second["ts"], third["ts"])])
-    await pauses.asleep(STRAGGLER_S)
-    assert pauses.wake() == 1          # STRAGGLER_S has passed
-    case_id = through.body["metadata"]["event_payload"]["case_id"]
-    await asyncio.wait_for(edge.written(case_id), 5)
-    assert case(bot, case_id)["reply_ref"] == through.response["ts"]  # written, the other still throttled
-    assert sum(c.status == 429 for c in bot.stub.attempts("chat.postMessage")) == 1
-    assert len([c for c in bot.stub.attempts("chat.postMessage") if c.ok]) == 1
-    assert len(throttled.delays) == 1 and 2 <= throttled.delays[0] < 3  # Retry-After, plus slack_sdk's jitter
-    throttled.wake()
-    await bot.drain()
-    assert len([c for c in bot.stub.attempts("chat.postMessage") if c.ok]) == 2
-
-
-async def test_a_click_on_a_case_another_process_is_still_writing_waits_for_it(bot: BotClient):
-    from bot.slack.edge import CASE_POLL_S
-
-    edge = bot.services.slack
-    polls = edge.sleep = SteppedSleep()
-    [pending] = bot.store.new_cases([dict(platform="slack", workspace=TEAM, channel=CHANNEL, thread="1.5",
-                                          message="1.5", user=ALICE, intent="bill_not_exported", confidence=0.9,
-                                          entities={}, question="q")])
-    waiting = asyncio.ensure_future(edge.written(pending.id))
-    await polls.asleep(CASE_POLL_S)    # not in the database yet: the click waits to look again
-    assert not waiting.done()
-    bot.store.answered([(pending, "1.6")], [])
-    polls.wake()
-    await asyncio.wait_for(waiting, 2)
-
 
 async def test_fixed_resolves_the_case_and_removes_the_buttons(bot: BotClient):
     _, answer_ts, case_id = await ask(bot)

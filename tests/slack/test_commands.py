@@ -26,7 +26,8 @@ async def test_slash_command_posts_the_diagnosis_in_the_channel(bot: BotClient):
     assert "thread_ts" not in post
     [(case_id, channel, thread, user, intent)] = bot.sql("SELECT id, channel, thread, user, intent FROM cases")
     assert post["metadata"] == {"event_type": "sync_diagnosis", "event_payload": {
-        "case_id": case_id, "intent": "bill_not_exported", "confidence": 0.99}}
+        "case_id": case_id, "intent": "bill_not_exported", "confidence": 0.99,
+        "delivery": "command:111.222.abcdef0123456789"}}   # the command it answers (its event's key)
     assert (channel, thread, user, intent) == (CHANNEL, "", ALICE, "bill_not_exported")
     [event] = bot.events()
     assert (event["kind"], event["message"], event["status"]) == ("command", "command:111.222.abcdef0123456789",
@@ -90,7 +91,7 @@ async def test_message_shortcut_answers_in_that_messages_thread(bot: BotClient):
     assert (post["channel"], post["thread_ts"]) == (CHANNEL, message["ts"])
     [(case_id, thread, msg, user)] = bot.sql("SELECT id, thread, message, user FROM cases")
     assert post["metadata"]["event_payload"] == {"case_id": case_id, "intent": "bill_not_exported",
-                                                 "confidence": 0.99}
+                                                 "confidence": 0.99, "delivery": f"shortcut:{message['ts']}"}
     assert (thread, msg, user) == (message["ts"], message["ts"], ALICE)
     assert [(e["kind"], e["status"]) for e in bot.events()] == [("shortcut", "done")]
 

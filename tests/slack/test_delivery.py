@@ -56,7 +56,7 @@ async def test_msg_too_long_falls_back_to_one_plain_text_post(bot: BotClient):
     assert (plain["channel"], plain["thread_ts"]) == (CHANNEL, event["ts"])
     [(case_id, reply_ref)] = bot.sql("SELECT id, reply_ref FROM cases")
     assert plain["metadata"] == {"event_type": "sync_diagnosis", "event_payload": {
-        "case_id": case_id, "intent": "bill_not_exported", "confidence": 0.99}}
+        "case_id": case_id, "intent": "bill_not_exported", "confidence": 0.99, "delivery": event["ts"]}}
     assert reply_ref == second.response["ts"]
     # Plain text is still Slack mrkdwn: user text in it is escaped too.
     assert "<!" not in plain["text"]
@@ -74,34 +74,45 @@ async def test_size_rejection_of_the_plain_text_too_is_not_retried_in_a_loop(bot
 
 
 async def test_permanent_refusal_marks_the_event_failed_and_recovery_leaves_it(start_bot):
-    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    clock = Clock()
+    bot = await start_bot(clock=clock, EVENT_RETRY_AFTER="10s")
     bot.stub.fail("chat.postMessage", "channel_not_found")
     await bot.event(mention_event(BILL_ERROR))
     await bot.drain()
 
     assert [e["status"] for e in bot.events()] == ["failed"]
+    assert bot.sql("SELECT count(*) FROM cases") == [(0,)]  # written before posting; nobody will see it
+    clock.advance(timedelta(seconds=11))
     assert await bot.services.slack.recover() == 0
     assert len(bot.stub.attempts("chat.postMessage")) == 1
 
 
 async def test_transient_refusal_is_answered_by_recovery(start_bot):
-    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    clock = Clock()
+    bot = await start_bot(clock=clock, EVENT_RETRY_AFTER="10s")
     bot.stub.fail("chat.postMessage", "internal_error")
     event = mention_event(BILL_ERROR)
     await bot.event(event)
     await bot.drain()
     assert [e["status"] for e in bot.events()] == ["received"]
+    [(case_id,)] = bot.sql("SELECT id FROM cases")   # written before the post Slack refused
 
+    assert await bot.services.slack.recover() == 0   # not before EVENT_RETRY_AFTER
+    clock.advance(timedelta(seconds=11))
     assert await bot.services.slack.recover() == 1
     await bot.drain()
 
     [post] = bot.stub.posts()
     assert post["thread_ts"] == event["ts"]
+    assert post["metadata"]["event_payload"]["case_id"] == case_id   # the same case, not a second one
+    assert bot.sql("SELECT id FROM cases") == [(case_id,)]
+    assert len(bot.stub.attempts("conversations.replies")) == 1      # looked before posting again
     assert [e["status"] for e in bot.events()] == ["done"]
 
 
 async def test_crash_after_the_ack_is_answered_once_by_recovery(start_bot):
-    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    clock = Clock()
+    bot = await start_bot(clock=clock, EVENT_RETRY_AFTER="10s")
     crashes = []
 
     async def crash_once(work):
@@ -125,6 +136,7 @@ async def test_crash_after_the_ack_is_answered_once_by_recovery(start_bot):
     await bot.drain()
     assert bot.stub.attempts("chat.postMessage") == []
 
+    clock.advance(timedelta(seconds=11))
     assert await bot.services.slack.recover() == 1
     await bot.drain()
 
@@ -132,7 +144,7 @@ async def test_crash_after_the_ack_is_answered_once_by_recovery(start_bot):
     assert (post["channel"], post["thread_ts"]) == (CHANNEL, event["ts"])
     [(case_id,)] = bot.sql("SELECT id FROM cases")
     assert post["metadata"]["event_payload"] == {"case_id": case_id, "intent": "bill_not_exported",
-                                                 "confidence": 0.99}
+                                                 "confidence": 0.99, "delivery": event["ts"]}
     [row] = bot.events()
     assert (row["status"], row["attempts"], row["payload"]) == ("done", 1, None)
     assert await bot.services.slack.recover() == 0
@@ -163,14 +175,14 @@ async def test_a_message_held_longer_than_the_retry_delay_is_not_recovered_twice
     import asyncio
 
     clock = Clock()
-    bot = await start_bot(EVENT_RETRY_AFTER="1s", clock=clock)
+    bot = await start_bot(EVENT_RETRY_AFTER="10s", clock=clock)
     renewals = bot.services.slack.leases.sleep = SteppedSleep()
     gate, first, second = await _held_behind_a_slow_first_message(bot)
     for _ in range(3):  # both wait far longer than the retry delay, renewed meanwhile
-        clock.advance(timedelta(seconds=2))
+        clock.advance(timedelta(seconds=6))
         await renewals.step()
         assert await asyncio.wait_for(bot.services.slack.recover(), 2) == 0  # claims (and waits on) nothing
-    assert renewals.delays[0] == pytest.approx(1 / 3)  # three renewals per EVENT_RETRY_AFTER
+    assert renewals.delays[0] == pytest.approx(10 / 3)  # three renewals per EVENT_RETRY_AFTER
     gate.set()
     await bot.drain()
     assert sorted(p["thread_ts"] for p in bot.stub.posts()) == sorted([first["ts"], second["ts"]])
@@ -180,7 +192,7 @@ async def test_a_message_held_longer_than_the_retry_delay_is_not_recovered_twice
 async def test_a_held_message_a_recovery_took_is_left_to_it(start_bot):
     import sqlalchemy as sa
 
-    bot = await start_bot(EVENT_RETRY_AFTER="1s")
+    bot = await start_bot(EVENT_RETRY_AFTER="10s")
     renewals = bot.services.slack.leases.sleep = SteppedSleep()
     gate, first, second = await _held_behind_a_slow_first_message(bot)
     # Another process claims the queued message (what claim_unfinished_events does to a row).
@@ -249,6 +261,32 @@ async def test_event_retry_after_needs_a_number_and_a_unit(value: str):
         Settings.from_env({"EVENT_RETRY_AFTER": value})
 
 
+@pytest.mark.parametrize("env", [{"EVENT_RETRY_AFTER": "0s"}, {"EVENT_RETRY_AFTER": "9s"},
+                                 {"EVENT_RETRY_AFTER": "60s", "OUTBOUND_DEADLINE": "2m"}])
+async def test_event_retry_after_shorter_than_the_outbound_deadline_is_refused(env: dict[str, str]):
+    """A recovery sooner than a post can take would answer a reply still in flight again (with
+    EVENT_RETRY_AFTER=0s, 6 of 20 messages were answered twice)."""
+    with pytest.raises(SettingsError, match=r"EVENT_RETRY_AFTER=.* is shorter than OUTBOUND_DEADLINE"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize("value", ["0s", "soon", "10"])
+async def test_outbound_deadline_needs_a_positive_duration(value: str):
+    with pytest.raises(SettingsError, match="OUTBOUND_DEADLINE"):
+        Settings.from_env({"OUTBOUND_DEADLINE": value})
+
+
+async def test_outbound_deadline_reaches_every_web_api_call(start_bot):
+    """The shared session (which slack_sdk does not give its own timeout) and the clients carry
+    OUTBOUND_DEADLINE; defaults: 10 s, and EVENT_RETRY_AFTER 60 s."""
+    assert (Settings.from_env({}).outbound_deadline, Settings.from_env({}).event_retry_after) == (
+        timedelta(seconds=10), timedelta(seconds=60))
+    bot = await start_bot(OUTBOUND_DEADLINE="4s", EVENT_RETRY_AFTER="4s")
+    assert bot.services.http.timeout.total == 4
+    assert bot.services.slack.clients.client.timeout == 4
+    assert bot.services.slack.http().timeout.total == 4
+
+
 async def test_a_database_error_after_posting_does_not_strand_queued_messages(bot: BotClient):
     import asyncio
 
@@ -259,17 +297,17 @@ async def test_a_database_error_after_posting_does_not_strand_queued_messages(bo
         if work.ts == first["ts"]:
             await gate.wait()
 
-    real_answered = bot.store.answered
+    real_progress = bot.store.progress
     failures = []
 
-    def answered_fails_once(*args):
-        if not failures:
-            failures.append(args)
+    def progress_fails_once(**kwargs):
+        if kwargs.get("answered") and not failures:
+            failures.append(kwargs)
             raise RuntimeError("database connection lost")
-        return real_answered(*args)
+        return real_progress(**kwargs)
 
     bot.services.slack.before_answer = hold_first
-    bot.store.answered = answered_fails_once
+    bot.store.progress = progress_fails_once
     second = mention_event("The account period has closed and the account books cannot be updated")
     assert (await bot.event(first))[0] == 200
     assert (await bot.event(second))[0] == 200   # queued while the first batch is in flight

@@ -38,7 +38,7 @@ async def test_app_mention_in_channel_answers_once_in_the_thread_with_metadata(b
     [(case_id, channel, thread, message, user, intent, state, reply_ref, question)] = case_rows(bot)
     assert post["metadata"] == {"event_type": "sync_diagnosis",
                                 "event_payload": {"case_id": case_id, "intent": "bill_not_exported",
-                                                  "confidence": 0.99}}
+                                                  "confidence": 0.99, "delivery": event["ts"]}}
     title = core.catalog["bill_not_exported"].title
     assert post["text"] == title
     assert post["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}
@@ -104,7 +104,7 @@ async def test_metadata_of_an_answer_without_a_case_has_no_case_id(bot: BotClien
         await bot.event(mention_event(text))
         await bot.drain()
         payload = bot.stub.posts()[-1]["metadata"]["event_payload"]
-        assert "case_id" not in payload and set(payload) == {"intent", "confidence"}, payload
+        assert "case_id" not in payload and set(payload) == {"intent", "confidence", "delivery"}, payload
         assert None not in payload.values()
 
 

@@ -9,8 +9,14 @@ Web API server. It serves:
 It records every call (method, parsed body, HTTP status, ok/error, token, time), keeps the
 messages posted and updated (so a test can click their buttons), and refuses what Slack
 would: an unknown token, a channel the bot is not in, and blocks Slack's Block Kit rules
-reject (the same checks as the sandbox's Web API, bot/sandbox/slack_api.py). A test can make a
-method fail or be rate-limited the next N times, and slow chat.postMessage down.
+reject (the same checks as the sandbox's Web API, bot/sandbox/slack_api.py). It answers
+conversations.replies and conversations.history from what was posted (message metadata
+included when asked for, as Slack does), so a bot can look before it posts again.
+
+Faults, each for one method, in one channel or in all: the next N calls fail with an error or
+are rate-limited (HTTP 429 with Retry-After; Slack did nothing), hang (Slack acts on the call,
+say stores the post, but the answer never comes until the stand-in stops or `release()`), or
+every call answers slowly (Slack takes that long, then acts).
 
 In the test's event loop: `await standin.start()` ... `await standin.stop()`. For tests whose
 bot runs in child processes: `with served_in_thread(SlackWebApi()) as standin:` (tests/support.py).
@@ -34,6 +40,7 @@ from tests.standins.slack_payloads import APP_ID, BOT_ID, BOT_TOKEN, BOT_USER, T
 from tests.support import LoopbackServer, PostedMessages
 
 T = TypeVar("T")
+HANG = "hang"   # a queued fault: acted on, never answered
 MESSAGE_WRITES = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 
 
@@ -61,30 +68,58 @@ class SlackWebApi(LoopbackServer):
                  delay: float = 0.0) -> None:
         self.tokens = tokens
         self.tz = tz
-        self.delay = delay
+        self._slow: dict[tuple[str, str | None], float] = {}   # (method, channel or None) -> seconds
         self.calls: list[Call] = []
+        self.arrived: list[tuple[str, str]] = []              # (method, token) as each call came in
         self.messages = PostedMessages()                      # ts -> the message as Slack stores it
         self.outside: set[str] = set()                        # channels the bot is not a member of
         self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
         self.file_requests: list[tuple[str, str]] = []       # (file id, Authorization header)
         self.webhook_posts: list[dict[str, Any]] = []        # bodies sent to a response_url
         self.webhook_paths: list[str] = []                   # ...and which response_url each went to
-        self._queued: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        # (method, channel or None) -> what the next calls get: (status, body, headers) or HANG
+        self._queued: dict[tuple[str, str | None], list[Any]] = {}
         self._lock = threading.Lock()   # the test may read from another thread (served_in_thread)
         self._changed = asyncio.Condition()
+        self._released: asyncio.Event | None = None   # set: hung calls answer (made in start())
+        self._last_ts = 0.0
+        if delay:
+            self.slow("chat.postMessage", delay)
 
     # -- control ------------------------------------------------------------------------------
 
-    def fail(self, method: str, error: str, times: int = 1) -> None:
-        """Answer `method` with {"ok": false, "error": error} the next `times` calls."""
+    def _queue(self, method: str, channel: str | None, answers: list[Any]) -> None:
         with self._lock:
-            self._queued.setdefault(method, []).extend([(200, {"ok": False, "error": error}, {})] * times)
+            self._queued.setdefault((method, channel), []).extend(answers)
 
-    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """Answer `method` with HTTP 429 and Retry-After the next `times` calls."""
+    def fail(self, method: str, error: str, times: int = 1, *, channel: str | None = None,
+             status: int = 200) -> None:
+        """Answer `method` (in `channel`, if given) with {"ok": false, "error": error} and HTTP
+        `status` the next `times` calls (Slack did nothing)."""
+        self._queue(method, channel, [(status, {"ok": False, "error": error}, {})] * times)
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1, *, channel: str | None = None) -> None:
+        """Answer `method` (in `channel`, if given) with HTTP 429 and Retry-After the next
+        `times` calls (Slack did nothing)."""
+        self._queue(method, channel,
+                    [(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times)
+
+    def hang(self, method: str, times: int = 1, *, channel: str | None = None) -> None:
+        """The next `times` calls to `method` (in `channel`, if given) are acted on (a post is
+        stored and shows in conversations.history) but never answered, until release() or
+        stop(). Recorded with status 0."""
+        self._queue(method, channel, [HANG] * times)
+
+    def release(self) -> None:
+        """Let every hung call answer now (in the stand-in's own event loop)."""
+        if self._released is not None:
+            self._released.set()
+
+    def slow(self, method: str, seconds: float, *, channel: str | None = None) -> None:
+        """Every call to `method` (in `channel`, if given) takes `seconds` before Slack acts on it
+        and answers."""
         with self._lock:
-            self._queued.setdefault(method, []).extend(
-                [(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})] * times)
+            self._slow[(method, channel)] = seconds
 
     def add_file(self, file_id: str, content: bytes, **info: Any) -> None:
         """A file files.info describes and /files/{id} serves; `info` overrides its fields."""
@@ -100,6 +135,12 @@ class SlackWebApi(LoopbackServer):
     @property
     def api_url(self) -> str:
         return f"{self.base}/api/"
+
+    def in_flight(self, method: str, token: str) -> int:
+        """How many calls to `method` with `token` have come in and not been answered yet."""
+        with self._lock:
+            came = sum(1 for m, t in self.arrived if (m, t) == (method, token))
+            return came - sum(1 for c in self.calls if (c.method, c.token) == (method, token))
 
     def attempts(self, method: str) -> list[Call]:
         """Every call to `method`, whatever it was answered."""
@@ -156,29 +197,49 @@ class SlackWebApi(LoopbackServer):
     # -- the server -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._released = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files/{file_id}", self._file)
         app.router.add_post("/response/{hook}", self._webhook)
         await self.serve(app)
 
+    async def stop(self) -> None:
+        self.release()   # hung calls answer, so the server can shut down
+        await super().stop()
+
+    def _next_fault(self, method: str, channel: str | None) -> Any:
+        for key in ((method, channel), (method, None)):
+            queued = self._queued.get(key)
+            if queued:
+                return queued.pop(0)
+        return None
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await web_api_arguments(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or str(body.get("token", ""))
-        if method == "chat.postMessage" and self.delay:
-            await asyncio.sleep(self.delay)
+        channel = str(body.get("channel", "")) or None
         with self._lock:
-            queued = self._queued.get(method)
-            if queued:
-                status, data, headers = queued.pop(0)
+            self.arrived.append((method, token))
+            slow = self._slow.get((method, channel), self._slow.get((method, None), 0.0))
+        if slow:
+            await asyncio.sleep(slow)
+        with self._lock:
+            fault = self._next_fault(method, channel)
+            hung = fault == HANG
+            if fault is None or hung:
+                status, data, headers = (0 if hung else 200), self._answer(method, body, token), {}
             else:
-                status, data, headers = 200, self._answer(method, body, token), {}
-            self.calls.append(Call(method, body, status, bool(data.get("ok")), data.get("error", ""), token,
-                                   request.method, time.time(), data))
+                status, data, headers = fault
+            self.calls.append(Call(method, body, status, bool(data.get("ok")), "(no answer)" if hung else
+                                   data.get("error", ""), token, request.method, time.time(), data))
         async with self._changed:
             self._changed.notify_all()
-        return web.json_response(data, status=status, headers=headers)
+        if hung:
+            assert self._released is not None
+            await self._released.wait()
+        return web.json_response(data, status=status or 200, headers=headers)
 
     def _answer(self, method: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         if token not in self.tokens:
@@ -193,7 +254,7 @@ class SlackWebApi(LoopbackServer):
             return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "syncmedic",
                     "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
         if method == "chat.postMessage":
-            ts = fresh_ts()
+            ts = self._now_ts()
             message = self.messages.post(body, ts, subtype="bot_message", user=BOT_USER, bot_id=BOT_ID,
                                          app_id=APP_ID, team=TEAM)
             return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
@@ -218,12 +279,44 @@ class SlackWebApi(LoopbackServer):
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0VIEW001", "team_id": TEAM, "type": "home",
                                          "blocks": (body.get("view") or {}).get("blocks", [])}}
+        if method in ("conversations.replies", "conversations.history"):
+            return self._conversation(method, body)
         if method == "files.info":
             found = self.files.get(str(body.get("file", "")))
             if found is None:
                 return {"ok": False, "error": "file_not_found"}
             return {"ok": True, "file": found[0], "comments": [], "response_metadata": {"next_cursor": ""}}
         return {"ok": True}
+
+    def _now_ts(self) -> str:
+        """A posted message's ts, as Slack makes it: the time of posting (so after the message it
+        answers, which a bot's `oldest` relies on), unique in this stand-in."""
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+    def _conversation(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies (a thread, oldest first) and conversations.history (the
+        channel's top-level messages, newest first), from what was posted; metadata only with
+        include_all_metadata, as Slack does. `oldest`/`latest` bound them (inclusive: Slack
+        includes the bounds only when asked; here they always are); no paging."""
+        channel = str(body.get("channel", ""))
+        if channel in self.outside:
+            return {"ok": False, "error": "not_in_channel"}
+        oldest, latest = float(body.get("oldest") or 0), float(body.get("latest") or "inf")
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        if method == "conversations.replies":
+            thread = str(body.get("ts", ""))
+            found = [m for ts, m in self.messages.items() if m.get("channel") == channel
+                     and thread in (ts, m.get("thread_ts"))]
+            found.sort(key=lambda m: float(m["ts"]))
+        else:
+            found = [m for ts, m in self.messages.items() if m.get("channel") == channel
+                     and m.get("thread_ts", ts) == ts]
+            found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        shown = [{k: v for k, v in m.items() if k != "channel" and (with_metadata or k != "metadata")}
+                 for m in found if oldest <= float(m["ts"]) <= latest]
+        return {"ok": True, "messages": copy.deepcopy(shown), "has_more": False,
+                "response_metadata": {"next_cursor": ""}}
 
     async def _file(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]

@@ -49,7 +49,7 @@ async def test_personal_chat_is_answered_with_a_card_carrying_sync_diagnosis(bot
     assert "**BILL-7731**" in card_text(card)
     [case] = cases(bot)
     assert body["channelData"]["sync_diagnosis"] == {"case_id": case["id"], "intent": "bill_not_exported",
-                                                     "confidence": 0.99}
+                                                     "confidence": 0.99, "delivery": activity["id"]}
     assert all(a["data"] == {"case_id": case["id"], "intent": "bill_not_exported"} for a in actions_of(card))
     assert case["platform"] == "teams" and case["workspace"] == TENANT
     assert case["channel"] == conversation_key(bot.personal) and len(case["channel"]) <= 64
@@ -221,7 +221,8 @@ async def test_a_message_left_unanswered_by_a_dead_process_is_answered_by_recove
     it in the stored conversation, once, as a proactive message carrying the diagnosis."""
     from bot.teams import translate as tr
 
-    bot = await start_bot(EVENT_RETRY_AFTER="0s")
+    clock = Clock()
+    bot = await start_bot(EVENT_RETRY_AFTER="10s", clock=clock)
     first = bot.personal_message("Reference number is not unique")
     assert (await bot.post(first))[0] == 202  # the bot knows this conversation now
     # What on_message records before answering, in a process that then died:
@@ -231,6 +232,8 @@ async def test_a_message_left_unanswered_by_a_dead_process_is_answered_by_recove
                                  tr.short_id(incoming.activity_id), kind="message",
                                  payload=tr.redo_payload(incoming))
     assert row is not None
+    assert await bot.services.teams.recover() == 0   # not before EVENT_RETRY_AFTER: it may be in hand
+    clock.advance(timedelta(seconds=11))
     assert await bot.services.teams.recover() == 1
     [sent] = bot.stub.accepted("send")
     assert sent.conversation == bot.personal
@@ -248,13 +251,13 @@ async def test_a_message_left_unanswered_by_a_dead_process_is_answered_by_recove
 
 async def test_a_slow_answer_is_held_so_recovery_does_not_answer_it_too(start_bot):
     clock = Clock()
-    bot = await start_bot(EVENT_RETRY_AFTER="1s", clock=clock)
+    bot = await start_bot(EVENT_RETRY_AFTER="10s", clock=clock)
     teams = bot.services.teams
     renewals = teams.leases.sleep = SteppedSleep()
     recovered = []
 
     async def throttled(delay: float) -> None:  # the reply waits out Retry-After, renewed meanwhile
-        clock.advance(timedelta(seconds=delay))  # as long as EVENT_RETRY_AFTER: recoverable unless renewed
+        clock.advance(timedelta(seconds=10 * delay))  # as long as EVENT_RETRY_AFTER: recoverable unless renewed
         await renewals.step()
         recovered.append(await asyncio.wait_for(teams.recover(), 5))
 

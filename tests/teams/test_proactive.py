@@ -43,7 +43,8 @@ async def test_checkin_reaches_the_personal_chat_through_the_stored_reference(bo
     assert sent.conversation == bot.personal
     assert sent.body["conversation"]["id"] == bot.personal
     assert sent.body["serviceUrl"] == bot.stub.service_url
-    assert sent.body["channelData"]["sync_checkin"] == {"case_id": case_id, "intent": "bill_not_exported"}
+    assert sent.body["channelData"]["sync_checkin"] == {"case_id": case_id, "intent": "bill_not_exported",
+                                                        "delivery": "checkin:1"}
     assert sent.body["channelData"]["tenant"] == {"id": TENANT}
     [attachment] = sent.body["attachments"]
     assert attachment["contentType"] == CARD

@@ -19,8 +19,7 @@ from sqlalchemy import or_, select
 from ..nlu.catalog import Catalog
 from ..storage.store import Store
 from ..storage.tables import OPEN, RESOLVED, CaseRow, SyncErrorRow
-from .digest_state import (CLAIM_TIMEOUT, claim_digest, digest_posted, last_digest, release_digest,  # noqa: F401
-                           resolve_group, snoozes, was_digest_posted)
+from .digest_state import last_digest, snoozes, was_digest_posted
 
 SHOWN_REFERENCES = 5
 TREND_DAYS = 14

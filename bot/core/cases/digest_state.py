@@ -4,6 +4,7 @@ who may do what are the Desk's (bot/core/desk.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..storage.store import Store
 from ..storage.tables import OPEN, RESOLVED, CaseRow, DigestRunRow, DigestSnoozeRow, SyncErrorRow
 
-CLAIM_TIMEOUT = timedelta(minutes=10)
+DEFAULT_CLAIM_LEASE = timedelta(seconds=60)  # EVENT_RETRY_AFTER's default
 SNOOZE_FOR = timedelta(days=1)
 
 
@@ -71,19 +72,43 @@ def was_digest_posted(store: Store, moment: datetime) -> bool:
             DigestRunRow.posted_at < start + timedelta(seconds=1))).scalar() > 0
 
 
-def claim_digest(store: Store, day: str, target: str, now: datetime) -> bool:
-    """True for exactly one caller per (day, target); a claim left by a crashed poster expires."""
+@dataclass(frozen=True)
+class DigestClaim:
+    """The outcome of claim_digest: true when this caller is to post; `again` when an earlier
+    claim may have posted it already (its poster died mid-post, or the post failed), so the
+    poster must look first."""
+
+    taken: bool
+    again: bool = False
+
+    def __bool__(self) -> bool:
+        return self.taken
+
+
+def claim_digest(store: Store, day: str, target: str, now: datetime,
+                 lease: timedelta = DEFAULT_CLAIM_LEASE) -> DigestClaim:
+    """Taken by exactly one caller per (day, target). The claim is a lease its poster renews
+    (renew_digest); one not renewed for `lease` (its poster died), or released after a failed
+    post, is taken again."""
     try:
         with store.session() as s:
             s.add(DigestRunRow(day=day, target=target, status="claimed", claimed_at=now))
-        return True
+        return DigestClaim(True)
     except IntegrityError:
         pass
     with store.session() as s:
         taken = s.execute(update(DigestRunRow).where(
-            DigestRunRow.day == day, DigestRunRow.target == target, DigestRunRow.status == "claimed",
-            DigestRunRow.claimed_at <= now - CLAIM_TIMEOUT).values(claimed_at=now)).rowcount
-    return bool(taken)
+            DigestRunRow.day == day, DigestRunRow.target == target,
+            ((DigestRunRow.status == "claimed") & (DigestRunRow.claimed_at <= now - lease))
+            | (DigestRunRow.status == "retry")).values(status="claimed", claimed_at=now)).rowcount
+    return DigestClaim(bool(taken), again=bool(taken))
+
+
+def renew_digest(store: Store, day: str, target: str, now: datetime) -> None:
+    """The poster is alive: keep its claim."""
+    with store.session() as s:
+        s.execute(update(DigestRunRow).where(DigestRunRow.day == day, DigestRunRow.target == target,
+                                             DigestRunRow.status == "claimed").values(claimed_at=now))
 
 
 def digest_posted(store: Store, day: str, target: str, now: datetime) -> None:
@@ -93,7 +118,8 @@ def digest_posted(store: Store, day: str, target: str, now: datetime) -> None:
 
 
 def release_digest(store: Store, day: str, target: str) -> None:
-    """Posting failed: let the next tick try again."""
+    """Posting failed: let the next tick try again (looking first: the failure may have been
+    a post that reached the channel without an answer)."""
     with store.session() as s:
-        s.execute(DigestRunRow.__table__.delete().where(DigestRunRow.day == day, DigestRunRow.target == target,
-                                                        DigestRunRow.status == "claimed"))
+        s.execute(update(DigestRunRow).where(DigestRunRow.day == day, DigestRunRow.target == target,
+                                             DigestRunRow.status == "claimed").values(status="retry"))

@@ -3,8 +3,10 @@
 Due check-ins live in the database, not in a scheduler's memory, so a restart loses
 nothing and several processes never send one twice: a check-in is claimed (row state
 pending -> sending, under FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite)
-before it is sent, and marked sent after. A claim whose process died mid-send is handed out
-again after CLAIM_TIMEOUT.
+before it is sent, and marked sent after. The claim is a short lease (EVENT_RETRY_AFTER):
+the clock sending it renews it while it lives (renew); a claim whose clock died is handed out
+again once the lease runs out, seconds later rather than minutes. A check-in handed out again
+may have been posted already: its sender looks first (DueCheckin.again).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..storage.store import Store
 
 from ..storage.tables import RESOLVED, Case, CaseRow, FollowupRow
 
-CLAIM_TIMEOUT = timedelta(minutes=5)
+DEFAULT_CLAIM_LEASE = timedelta(seconds=60)  # EVENT_RETRY_AFTER's default
 MAX_SEND_ATTEMPTS = 5
 PENDING, SENDING, SENT, CANCELLED = "pending", "sending", "sent", "cancelled"
 
@@ -27,13 +29,21 @@ PENDING, SENDING, SENT, CANCELLED = "pending", "sending", "sent", "cancelled"
 class DueCheckin:
     followup_id: int
     case: Case
+    attempts: int = 1   # claims so far, this one included
+
+    @property
+    def again(self) -> bool:
+        """Claimed before (its clock died, or the send failed): it may be posted already."""
+        return self.attempts > 1
 
 
 class Followups:
-    def __init__(self, store: Store, after: timedelta, max_checkins: int = 3) -> None:
+    def __init__(self, store: Store, after: timedelta, max_checkins: int = 3,
+                 claim_lease: timedelta = DEFAULT_CLAIM_LEASE) -> None:
         self.store = store
         self.after = after
         self.max_checkins = max_checkins  # per case, "Still failing" ones included
+        self.claim_lease = claim_lease    # a claim not renewed for this long is handed out again
 
     def schedule(self, case_id: str, now: datetime, delay: timedelta | None = None) -> int | None:
         """Plan a check-in `delay` (default FOLLOWUP_AFTER) from now; replaces a pending one."""
@@ -60,7 +70,7 @@ class Followups:
 
     def claim_due(self, now: datetime, limit: int = 50) -> list[DueCheckin]:
         """Take the check-ins that are due (or whose sender died) for this process to send."""
-        stale = now - CLAIM_TIMEOUT
+        stale = now - self.claim_lease
         claimed = []
         with self.store.session() as s:
             rows = s.execute(
@@ -74,8 +84,21 @@ class Followups:
                     row.status = CANCELLED  # fixed already (no check-in), or undeliverable
                     continue
                 row.status, row.claimed_at, row.attempts = SENDING, now, row.attempts + 1
-                claimed.append(DueCheckin(row.id, Case.of(case)))
+                claimed.append(DueCheckin(row.id, Case.of(case), row.attempts))
         return claimed
+
+    def renew(self, held: dict[int, int], now: datetime) -> set[int]:
+        """Keep the claims this process is sending (followup id -> attempts it claimed at) from
+        being handed out again; returns those still its own (another clock took the rest)."""
+        if not held:
+            return set()
+        with self.store.session() as s:
+            rows = s.execute(select(FollowupRow.id, FollowupRow.attempts).where(
+                FollowupRow.id.in_(list(held)), FollowupRow.status == SENDING)).all()
+            mine = [fid for fid, attempts in rows if held.get(fid) == attempts]
+            if mine:
+                s.execute(update(FollowupRow).where(FollowupRow.id.in_(mine)).values(claimed_at=now))
+        return set(mine)
 
     def sent(self, followup_id: int, ref: str, now: datetime) -> None:
         with self.store.session() as s:

@@ -1,9 +1,8 @@
 """Cases, received events and feedback in a SQL database (SQLite by default, PostgreSQL in
 production), through SQLAlchemy. Schema changes go through Alembic (bot/core/storage/migrations).
 
-The store is synchronous: the Slack edge calls it on its one database thread (SlackEdge.db),
-or in place for the burst path's short SQLite writes (SlackEdge.write); Teams, the scheduler
-and the ingest endpoint call it in worker threads. Guarantees that must hold across processes
+The store is synchronous: the Slack edge calls it on its one database thread (SlackEdge.db);
+Teams, the scheduler and the ingest endpoint call it in worker threads. Guarantees that must hold across processes
 are database constraints, not in-memory checks:
 - an incoming message is recorded once per (platform, workspace, channel, ts): a retry or
   the same message delivered as two event types hits the unique constraint;
@@ -16,7 +15,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import bindparam, create_engine, delete, insert, null, select, update
 from sqlalchemy.engine import Engine, make_url
@@ -30,6 +29,9 @@ from .tables import (ESCALATED, NAME_CHARS, OPEN, QUESTION_CHARS, RESOLVED, USER
 
 
 CONNECT_TIMEOUT_S = 10
+
+
+MAX_EVENT_ATTEMPTS = 5   # tries at answering a message (the first and recoveries) before it is given up
 
 
 def make_engine(url: str) -> Engine:
@@ -62,6 +64,14 @@ class _BurstStatements:
                                         EventRow.message))
         self.insert_case = insert(CaseRow)
         self.insert_followup = insert(FollowupRow)
+        # A case whose id was decided when its message was recorded: written once, however many
+        # tries it takes to answer the message.
+        self.open_case = (dialect_insert(CaseRow).on_conflict_do_nothing(index_elements=["id"])
+                          .returning(CaseRow.id))
+        self.reply_ref = update(CaseRow).where(CaseRow.id == bindparam("cid")).values(reply_ref=bindparam("ref"))
+        self.event_failed = (update(EventRow).where(EventRow.id == bindparam("eid"))
+                             .values(status="failed", done_at=bindparam("now")))
+        self.drop_case = delete(CaseRow).where(CaseRow.id == bindparam("cid"))
         self.renew_events = (update(EventRow)
                              .where(EventRow.id.in_(bindparam("rows", expanding=True)), EventRow.status == "received",
                                     EventRow.attempts == bindparam("tries"))
@@ -121,32 +131,59 @@ class Store:
         A duplicate, within the batch or against the table, gets None."""
         if not items:
             return []
+        with self.engine.begin() as conn:
+            return self._record_events(conn, items)
+
+    def _record_events(self, conn: Any, items: Sequence[dict[str, Any]]) -> list[int | None]:
         received = {"status": "received", "attempts": 0, "received_at": self.clock()}
+
         def key(item: dict[str, Any]) -> tuple[str, str, str, str]:
             return item["platform"], item["workspace"], item["channel"], item["message"]
 
         # One multi-row INSERT, in key order (two PostgreSQL writers taking overlapping keys in
         # the same order cannot deadlock). A duplicate inserts and returns nothing, so rows are
         # matched back to items by their unique key: the first item with a key gets its row.
-        with self.engine.begin() as conn:
-            inserted = {tuple(r[1:]): int(r[0]) for r in
-                        conn.execute(self._burst.record_event, sorted(({**item, **received} for item in items),
-                                                                      key=key))}
+        inserted = {tuple(r[1:]): int(r[0]) for r in
+                    conn.execute(self._burst.record_event, sorted(({**item, **received} for item in items), key=key))}
         return [inserted.pop(key(item), None) for item in items]
 
-    def answered(self, cases: list[tuple[Case, str]], events: list[int],
-                 followup_due: datetime | None = None) -> None:
-        """After a batch of replies was posted, in one transaction: the cases (made by new_cases)
-        of the replies that were seen, each with its reply's ref, and their first check-ins;
-        and the events (rows) that are done."""
-        if not cases and not events:
-            return
+    def progress(self, *, records: Sequence[dict[str, Any]] = (), opened: Sequence[Case] = (),
+                 answered: Sequence[tuple[int | None, str | None, str]] = (),
+                 failed: Sequence[tuple[int, str | None]] = (),
+                 followup_due: datetime | None = None) -> list[int | None]:
+        """How the answers to recorded messages are getting on, in one transaction (several
+        messages' steps share it: group commit). Returns the rows of `records`.
+        - `records`: messages received (record_events; None for a duplicate);
+        - `opened`: before their replies are posted, the cases their buttons will point at, each
+          with its first check-in (due at `followup_due`); a case already written (a recovery
+          answering the message again, with the id decided when it was recorded) is left as it is;
+        - `answered` (event row or None, case id or None, reply ref): the reply is out: the
+          event is done and the case knows its reply;
+        - `failed` (event row, case id or None): nobody will see an answer: the event is
+          finished as failed and the case it had opened is dropped with its check-ins."""
+        if not (records or opened or answered or failed):
+            return []
+        now = self.clock()
         with self.engine.begin() as conn:
-            if cases:
-                self._insert_cases(conn, [{**case.row(), "reply_ref": ref} for case, ref in cases], followup_due)
-            if events:
-                now = self.clock()
-                conn.execute(self._burst.event_done, [{"eid": row, "now": now} for row in events])
+            rows = self._record_events(conn, records) if records else []
+            if opened:
+                new = {case_id for (case_id,) in conn.execute(self._burst.open_case, [c.row() for c in opened])}
+                if new and followup_due is not None:
+                    conn.execute(self._burst.insert_followup, [{"case_id": c.id, "due_at": followup_due,
+                                                                "status": "pending", "attempts": 0, "ref": ""}
+                                                               for c in opened if c.id in new])
+            done = [{"eid": row, "now": now} for row, _, _ in answered if row is not None]
+            if done:
+                conn.execute(self._burst.event_done, done)
+            refs = [{"cid": case_id, "ref": ref} for _, case_id, ref in answered if case_id and ref]
+            if refs:
+                conn.execute(self._burst.reply_ref, refs)
+            if failed:
+                conn.execute(self._burst.event_failed, [{"eid": row, "now": now} for row, _ in failed])
+                dropped = [{"cid": case_id} for _, case_id in failed if case_id]
+                if dropped:
+                    conn.execute(self._burst.drop_case, dropped)
+        return rows
 
     def mark_once(self, platform: str, workspace: str, channel: str, key: str, kind: str) -> bool:
         """True the first time `key` is marked in this channel: a finished event, unique like
@@ -166,11 +203,14 @@ class Store:
             s.execute(update(EventRow).where(EventRow.id == event_id)
                       .values(status=status, done_at=self.clock(), payload=null() if status == "done" else EventRow.payload))
 
-    def release_event(self, event_id: int) -> None:
+    def release_event(self, event_id: int, case_id: str | None = None) -> None:
         """Forget a recorded message that could not be answered, so a redelivery of it is
-        answered (for edges that answer during the request, such as Teams)."""
+        answered (for edges that answer during the request, such as Teams), and the case its
+        answer would have opened (`case_id`), which nobody saw."""
         with self.engine.begin() as conn:
             conn.execute(delete(EventRow).where(EventRow.id == event_id))
+            if case_id:
+                conn.execute(delete(CaseRow).where(CaseRow.id == case_id))
 
     def renew_events(self, leases: dict[int, int]) -> set[int]:
         """Keep recovery (claim_unfinished_events) away from events this process still holds
@@ -188,13 +228,28 @@ class Store:
                     for (row,) in conn.execute(self._burst.renew_events,
                                                {"rows": rows, "tries": attempts, "now": now})}
 
-    def claim_unfinished_events(self, older_than: timedelta, max_attempts: int = 5, limit: int = 50,
-                                platform: str = "slack") -> list[tuple[int, dict, int]]:
+    def give_up_events(self, older_than: timedelta, max_attempts: int = MAX_EVENT_ATTEMPTS,
+                       platform: str = "slack") -> list[tuple[int, dict, int]]:
+        """Events tried `max_attempts` times and still not answered (the last try's process died
+        too, or failed without saying so), left alone for `older_than`: finished as failed, so
+        none stays "received" for ever. Returns them (row, payload, attempts), for the log."""
+        cutoff = self.clock() - older_than
+        with self.session() as s:
+            rows = s.execute(
+                select(EventRow).where(EventRow.platform == platform, EventRow.status == "received",
+                                       EventRow.received_at <= cutoff, EventRow.attempts >= max_attempts)
+                .order_by(EventRow.id).with_for_update(skip_locked=True)).scalars().all()
+            for row in rows:
+                row.status, row.done_at = "failed", self.clock()
+            return [(row.id, dict(row.payload or {}), row.attempts) for row in rows]
+
+    def claim_unfinished_events(self, older_than: timedelta, max_attempts: int = MAX_EVENT_ATTEMPTS,
+                                limit: int = 50, platform: str = "slack") -> list[tuple[int, dict, int]]:
         """Events recorded but never finished (the process died after acknowledging them), as
         (row, payload, attempts). No process renewed them (renew_events) for `older_than`.
 
         Each call bumps `attempts`, so an event that crashes the handler every time is given
-        up after `max_attempts` instead of being retried for ever.
+        up after `max_attempts` (give_up_events) instead of being retried for ever.
         """
         cutoff = self.clock() - older_than
         with self.session() as s:
@@ -217,7 +272,7 @@ class Store:
                                      entities=entities, question=question)], followup_due)[0]
 
     def new_cases(self, specs: list[dict[str, Any]]) -> list[Case]:
-        """Open cases for `specs` as they will be stored, not yet written (see answered)."""
+        """Open cases for `specs` as they will be stored, not yet written (see progress)."""
         now = self.clock()
         return [Case(str(uuid.uuid4()), spec["platform"], spec["workspace"], spec["channel"], spec["thread"],
                      spec["message"], spec["user"], spec["intent"], spec["confidence"], dict(spec["entities"] or {}),

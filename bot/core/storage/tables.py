@@ -179,7 +179,7 @@ class DigestRunRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     day: Mapped[str] = mapped_column(String(10))
     target: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed, posted
+    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed, posted, retry (a post failed)
     claimed_at: Mapped[datetime] = mapped_column(_UTC())
     posted_at: Mapped[datetime | None] = mapped_column(_UTC(), nullable=True)
 

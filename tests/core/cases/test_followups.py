@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.core.cases.followups import CANCELLED, CLAIM_TIMEOUT, MAX_SEND_ATTEMPTS, PENDING, SENDING, SENT, Followups
+from bot.core.cases.followups import CANCELLED, DEFAULT_CLAIM_LEASE, MAX_SEND_ATTEMPTS, PENDING, SENDING, SENT, Followups
 from bot.core.storage.store import Store
 from bot.core.storage.tables import FollowupRow
 
@@ -19,6 +19,7 @@ from tests.scheduling.helpers import open_case
 from tests.support import Clock
 
 AFTER = timedelta(hours=4)
+CLAIM_TIMEOUT = DEFAULT_CLAIM_LEASE   # a claim nobody renews is handed out again after this
 
 
 def rows(store: Store, case_id: str) -> list[FollowupRow]:
@@ -142,6 +143,23 @@ def test_a_stale_sending_claim_is_handed_out_again_after_the_claim_timeout(store
     assert followups.claim_due(claimed_at + CLAIM_TIMEOUT) == []
     (row,) = rows(store, case.id)
     assert (row.status, row.attempts, row.claimed_at) == (SENDING, 2, claimed_at + CLAIM_TIMEOUT)
+    assert (first.again, again.again) == (False, True)   # the second sender must look first
+
+
+def test_a_claim_renewed_by_its_live_sender_is_not_handed_out_again(store: Store, clock: Clock):
+    followups = Followups(store, AFTER, claim_lease=timedelta(seconds=10))
+    case = open_case(store)
+    followups.schedule(case.id, clock.now)
+    t = clock.now + AFTER
+    (mine,) = followups.claim_due(t)
+    held = {mine.followup_id: mine.attempts}
+    for step in range(1, 6):   # a slow send: renewed every few seconds, for far longer than the lease
+        assert followups.renew(held, t + timedelta(seconds=4 * step)) == {mine.followup_id}
+        assert followups.claim_due(t + timedelta(seconds=4 * step + 9)) == []
+    # The sender dies: taken over one lease after its last renewal.
+    (again,) = followups.claim_due(t + timedelta(seconds=30))
+    assert again.followup_id == mine.followup_id and again.again
+    assert followups.renew(held, t + timedelta(seconds=31)) == set()   # the dead one's renewals fail now
 
 
 def test_send_attempts_are_capped(store: Store, clock: Clock):

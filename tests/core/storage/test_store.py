@@ -227,31 +227,56 @@ def test_times_come_back_timezone_aware(store):
 
 
 def test_the_burst_path_writes_what_the_orm_reads_back(store):
-    """record_events -> answered, the statements a burst of Slack events runs with prebuilt
+    """record_events -> progress, the statements a burst of Slack events runs with prebuilt
     statements (Store._burst): every value must come back as the ORM stored it."""
     clock = Clock(MARCH_1)
     store.clock = clock
     items = [dict(platform="slack", workspace="T1", channel="C1", message=f"{n}.5", event_id=f"Ev{n}",
-                  kind="message", payload={"text": f"message {n}"}) for n in range(3)]
+                  kind="message", payload={"text": f"message {n}"}) for n in range(4)]
     rows = store.record_events(items + [items[0]])  # the repeat is a duplicate
-    assert rows[3] is None and None not in rows[:3]
+    assert rows[4] is None and None not in rows[:4]
     specs = [dict(platform="slack", workspace="T1", channel="C1", thread=f"{n}.5", message=f"{n}.5", user="U1",
                   intent="bill_not_exported", confidence=0.875, entities={"bill": f"BILL-{n}", "note": "ünï \"q\""},
-                  question=f"question {n}") for n in range(3)]
+                  question=f"question {n}") for n in range(4)]
     cases = store.new_cases(specs)
     due = clock.now + timedelta(hours=4)
-    # Replies posted: the first two were seen (the second maybe: no ts came back), the third's
-    # reply never reached anyone, so its case is not written.
-    store.answered([(cases[0], "1700000000.000100"), (cases[1], "")], [rows[0], rows[1]], due)
+    # Before posting: every case and its first check-in. Opened again (a recovery's try), a case
+    # already written is left as it is, and gets no second check-in.
+    store.progress(opened=cases[:3], followup_due=due)
+    store.progress(opened=[replace(cases[0], intent="period_closed"), cases[3]], followup_due=due)
+    for case in cases:
+        assert store.get_case(case.id) == case  # every column, times and JSON included
+    # After: the first two replies are out (the second's ts unknown), the third's was refused
+    # (its case goes), the fourth is still on its way.
+    store.progress(answered=[(rows[0], cases[0].id, "1700000000.000100"), (rows[1], cases[1].id, "")],
+                   failed=[(rows[2], cases[2].id)])
     for case, ref in zip(cases[:2], ("1700000000.000100", "")):
         stored = store.get_case(case.id)
-        assert stored == replace(case, reply_ref=ref)  # every column, times and JSON included
+        assert stored == replace(case, reply_ref=ref)
         assert stored.created_at == clock.now and stored.created_at.tzinfo is not None
     assert store.get_case(cases[2].id) is None
     with store.engine.connect() as conn:
         events = dict(conn.execute(sa.text("SELECT id, status FROM events")).all())
-        assert (events[rows[0]], events[rows[1]], events[rows[2]]) == ("done", "done", "received")
+        assert [events[row] for row in rows[:4]] == ["done", "done", "failed", "received"]
         assert conn.execute(sa.text("SELECT payload FROM events WHERE id = :i"), {"i": rows[0]}).scalar() is None
         followups = conn.execute(sa.text("SELECT case_id, status, attempts FROM followups ORDER BY id")).all()
-    assert [tuple(f) for f in followups] == [(c.id, "pending", 0) for c in cases[:2]]
-    assert [row for row, _, _ in store.claim_unfinished_events(timedelta(0))] == [rows[2]]  # only the unanswered one
+    assert [tuple(f) for f in followups] == [(c.id, "pending", 0) for c in (cases[0], cases[1], cases[3])]
+    [(row, payload, attempts)] = store.claim_unfinished_events(timedelta(0))  # only the one on its way
+    assert (row, payload, attempts) == (rows[3], {"text": "message 3"}, 1)
+
+
+def test_an_event_tried_too_often_is_given_up(store):
+    clock = Clock(MARCH_1)
+    store.clock = clock
+    [row] = store.record_events([dict(platform="slack", workspace="T1", channel="C1", message="1.5", event_id="",
+                                      kind="message", payload={"text": "x"})])
+    for attempt in range(1, 6):
+        clock.now += timedelta(minutes=2)
+        assert store.give_up_events(timedelta(minutes=1), max_attempts=5) == []
+        assert [a for _, _, a in store.claim_unfinished_events(timedelta(minutes=1), max_attempts=5)] == [attempt]
+    clock.now += timedelta(seconds=30)
+    assert store.give_up_events(timedelta(minutes=1), max_attempts=5) == []  # the fifth try may still be running
+    clock.now += timedelta(minutes=1)
+    assert store.claim_unfinished_events(timedelta(minutes=1), max_attempts=5) == []
+    assert store.give_up_events(timedelta(minutes=1), max_attempts=5) == [(row, {"text": "x"}, 5)]
+    assert store.give_up_events(timedelta(minutes=1), max_attempts=5) == []
