@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -31,7 +32,7 @@ from .nlu.engine import Engine
 from .outcomes import Click, Outcome, Result, Where
 from .schedule.timerules import BusinessHours, tomorrow_morning, zone
 from .storage.store import Store
-from .storage.tables import ESCALATED, RESOLVED, Case, utcnow
+from .storage.tables import ESCALATED, QUESTION_CHARS, RESOLVED, Asked, Case, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ MARKER_CHARS = 64  # events.message, where the once-only markers of caseless cli
 class Diagnosed:
     answer: Answer
     case: Case | None
+    asked: Asked | None = None  # the message's record for the admin's report, written with the case
+
+
+def _code(answer: Answer) -> str:
+    """The QuickBooks error code the message carried, if any (what the report groups by)."""
+    for finding in answer.findings:
+        if finding.code:
+            return finding.code[:16]
+    return str(answer.entities.get("error_code", ""))[:16]
 
 
 class Desk:
@@ -88,15 +98,26 @@ class Desk:
         return self.engine.answer_for(intent, text)
 
     def plan_cases(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
-        """The case each answer worth tracking opens, planned but not written: the caller writes
-        it once its answer is posted (Store.answered, with followup_due())."""
+        """The case each answer worth tracking opens, and every message's record (what the
+        admin's report counts), planned but not written: the caller writes them once the answer
+        is posted (Store.answered, with followup_due() and the records). Only a refused
+        message's record keeps its text (its case, if any, keeps the others'), until RETENTION."""
         tracked = [i for i, answer in enumerate(answers) if answer.kind in TRACKED]
         specs = [dict(platform=w.platform, workspace=w.workspace, channel=w.channel, thread=w.thread,
                       message=w.message, user=w.user, intent=answers[i].intent, confidence=answers[i].confidence,
                       entities=answers[i].entities, question=items[i][0])
                  for i in tracked for w in [items[i][1]]]
         cases = dict(zip(tracked, self.store.new_cases(specs)))
-        return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
+        now = self.clock()
+        planned = []
+        for i, answer in enumerate(answers):
+            (text, w), case = items[i], cases.get(i)
+            refused = answer.kind is AnswerKind.OUT_OF_SCOPE
+            asked = Asked(w.platform, w.workspace, w.channel, w.message or f"unkeyed:{uuid.uuid4().hex}", w.user,
+                          str(answer.kind), answer.intent, answer.confidence, _code(answer),
+                          case.id if case is not None else "", text[:QUESTION_CHARS] if refused else None, now)
+            planned.append(Diagnosed(answer, case, asked))
+        return planned
 
     def follows(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
         """Whether a message in `thread` is for the bot without a mention: it is helping there."""

@@ -68,13 +68,13 @@ class _BatchOutcomes:
     """What came of a batch's replies, collected to be written in one transaction."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[Any, str, int | None]] = []
+        self.items: list[tuple[Any, str, int | None, Any]] = []
         self.open = True
         self.all_back = asyncio.Event()
         self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._expected: int | None = None
 
-    def add(self, outcome: tuple[Any, str, int | None]) -> None:
+    def add(self, outcome: tuple[Any, str, int | None, Any]) -> None:
         self.items.append(outcome)
         self._check()
 
@@ -288,7 +288,8 @@ class SlackEdge:
                     await self.write(self.store.finish_event, row, "failed")
             elif failed:
                 log.error("answering %s/%s failed; it will be retried", work.channel, work.ts, exc_info=result)
-            outcome = (case if seen else None, "" if failed else result, None if failed else row)
+            outcome = (case if seen else None, "" if failed else result, None if failed else row,
+                       diagnosed.asked if seen or not failed else None)
             if outcomes.open:
                 outcomes.add(outcome)
                 await asyncio.shield(outcomes.written)
@@ -300,10 +301,12 @@ class SlackEdge:
             if case is not None and (written := self._unwritten.pop(case.id, None)) is not None:
                 written.set_result(None)
 
-    def _write_outcomes(self, items: list[tuple[Any, str, int | None]]) -> list[None]:
-        """Store.answered for outcomes (case or None, reply ts, event row or None) posted together."""
-        self.store.answered([(case, ref) for case, ref, _ in items if case is not None],
-                            [row for _, _, row in items if row is not None], self.desk.followup_due())
+    def _write_outcomes(self, items: list[tuple[Any, str, int | None, Any]]) -> list[None]:
+        """Store.answered for outcomes (case or None, reply ts, event row or None, the message's
+        record or None) posted together."""
+        self.store.answered([(case, ref) for case, ref, *_ in items if case is not None],
+                            [row for _, _, row, _ in items if row is not None], self.desk.followup_due(),
+                            [asked for *_, asked in items if asked is not None])
         return [None] * len(items)
 
     async def written(self, case_id: str) -> None:

@@ -163,7 +163,8 @@ class TeamsEdge:
         card = self.renderer.teams(answer, case.id if case else None)
         ref = await send(tr.answer_activity(card, case.id if case else None, answer))
         # The case is written once its answer was posted: an answer nobody saw leaves none.
-        await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due())
+        await self.db(self.store.answered, [(case, ref)] if case else [], [row], self.desk.followup_due(),
+                      [diagnosed.asked] if diagnosed.asked else [])
 
     async def _command(self, command: str, incoming: tr.Incoming) -> str:
         if not self.desk.may_configure(incoming.user):

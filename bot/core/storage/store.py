@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .sqlite import database_file, sqlite_engine
 
-from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, Case, CaseRow, Change, CorrectionRow, EventRow,
-                     FeedbackRow, FollowupRow, utcnow)
+from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, AnsweredRow, Asked, Case, CaseRow, Change,
+                     CorrectionRow, EventRow, FeedbackRow, FollowupRow, utcnow)
 
 
 def make_engine(url: str) -> Engine:
@@ -55,6 +55,9 @@ class _BurstStatements:
                              .returning(EventRow.id, EventRow.platform, EventRow.workspace, EventRow.channel,
                                         EventRow.message))
         self.insert_case = insert(CaseRow)
+        # A message answered again (a recovery after a reply that timed out) keeps one record.
+        self.record_answered = dialect_insert(AnsweredRow).on_conflict_do_nothing(
+            index_elements=["platform", "workspace", "channel", "message"])
         self.insert_followup = insert(FollowupRow)
         self.renew_events = (update(EventRow)
                              .where(EventRow.id.in_(bindparam("rows", expanding=True)), EventRow.status == "received",
@@ -129,13 +132,16 @@ class Store:
         return [inserted.pop(key(item), None) for item in items]
 
     def answered(self, cases: list[tuple[Case, str]], events: list[int],
-                 followup_due: datetime | None = None) -> None:
+                 followup_due: datetime | None = None, asked: list[Asked] | tuple[Asked, ...] = ()) -> None:
         """After a batch of replies was posted, in one transaction: the cases (made by new_cases)
         of the replies that were seen, each with its reply's ref, and their first check-ins;
-        and the events (rows) that are done."""
-        if not cases and not events:
+        the records of the messages answered (planned by Desk.plan_cases); and the events
+        (rows) that are done."""
+        if not cases and not events and not asked:
             return
         with self.engine.begin() as conn:
+            if asked:
+                conn.execute(self._burst.record_answered, [a.row() for a in asked])
             if cases:
                 self._insert_cases(conn, [{**case.row(), "reply_ref": ref} for case, ref in cases], followup_due)
             if events:
@@ -353,7 +359,8 @@ class Store:
             return [(r.text, r.intent) for r in s.execute(select(CorrectionRow).order_by(CorrectionRow.id)).scalars()]
 
     def purge(self, keep: timedelta) -> int:
-        """Retention: forget question text and finished event payloads older than `keep`."""
+        """Retention: forget question text, refused messages' text and finished event payloads
+        older than `keep`."""
         cutoff = self.clock() - keep
         with self.session() as s:
             n = s.execute(update(CaseRow).where(CaseRow.created_at < cutoff, CaseRow.question.is_not(None))
@@ -361,5 +368,7 @@ class Store:
             n += s.execute(update(EventRow).where(EventRow.received_at < cutoff, EventRow.payload.is_not(None),
                                                   EventRow.status != "received")
                            .values(payload=None)).rowcount or 0
+            n += s.execute(update(AnsweredRow).where(AnsweredRow.asked_at < cutoff, AnsweredRow.text.is_not(None))
+                           .values(text=None)).rowcount or 0
             return n
 
