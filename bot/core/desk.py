@@ -9,7 +9,9 @@ rule about what a click may do lives here, once, for Slack, Teams, the sandbox a
 - "Still failing" a second time (ESCALATE_AFTER) hands the case to a person; before that it
   schedules one more check-in and offers related topics;
 - a snooze comes back in the user's own zone, an hour later or the next working morning;
-- only ADMIN_USERS retrain the model; when ADMIN_USERS is set only they configure channels.
+- only ADMIN_USERS retrain the model; when ADMIN_USERS is set only they configure channels;
+- only ADMIN_USERS see the report (bot/core/insights/), and its message samples only where
+  nobody else can read them (a DM, the App Home, a personal chat), never in a channel.
 
 The Desk is synchronous (it reads and writes the database); edges call it off their event
 loop. It never talks to Slack or Teams: the edges post what the Outcome says.
@@ -22,10 +24,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .cases.digest import Digest, build_digest, resolve_group
 from .cases.followups import Followups
+from .insights.period import Period, last_days
 from .nlu.answers import Answer, AnswerKind
 from .nlu.catalog import Catalog
 from .nlu.engine import Engine
@@ -34,6 +37,9 @@ from .schedule.timerules import BusinessHours, tomorrow_morning, zone
 from .storage.store import Store
 from .storage.tables import ESCALATED, QUESTION_CHARS, RESOLVED, Asked, Case, utcnow
 
+if TYPE_CHECKING:
+    from .insights.report import Report
+
 log = logging.getLogger(__name__)
 
 # Answers worth tracking until someone says the sync works again.
@@ -41,6 +47,7 @@ TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)
 RELATED_SHOWN = 3
 SNOOZES = ("hour", "tomorrow")
 MARKER_CHARS = 64  # events.message, where the once-only markers of caseless clicks are kept
+REPORT_REUSE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,10 @@ class Desk:
     def __init__(self, engine: Engine, store: Store | None = None, *, followups: Followups | None = None,
                  escalate_after: int = 2, clock: Callable[[], datetime] = utcnow,
                  hours: BusinessHours | None = None, default_tz: str = "UTC",
-                 admin_users: frozenset[str] = frozenset(), retrain: Callable[[], dict] | None = None) -> None:
-        """`store` may be None for edges that only answer messages (the CLI's `ask`)."""
+                 admin_users: frozenset[str] = frozenset(), retrain: Callable[[], dict] | None = None,
+                 retention: timedelta = timedelta(days=30)) -> None:
+        """`store` may be None for edges that only answer messages (the CLI's `ask`).
+        `retention` (RETENTION): messages older than that are counted in reports, never shown."""
         self.engine = engine
         self._store = store
         self.followups = followups
@@ -73,6 +82,8 @@ class Desk:
         self.default_tz = default_tz  # when neither the platform nor the case knows the user's zone
         self.admin_users = admin_users
         self._retrain = retrain
+        self.retention = retention
+        self._last_report: tuple[datetime, Report] | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -297,6 +308,35 @@ class Desk:
             log.exception("retraining failed")
             return Outcome(Result.FAILED)
         return Outcome(Result.DONE, details=dict(meta))
+
+    # -- the admin's report ---------------------------------------------------------------------
+
+    def build_report(self, period: Period | None = None) -> Report:
+        """The report for `period` (default: the last 30 days, days in DIGEST_TZ). Slow for a
+        big history (seconds): call it off the event loop. The default period's report is
+        reused for REPORT_REUSE, so an admin opening the App Home twice does not pay twice."""
+        from .insights.report import build_report
+
+        now = self.clock()
+        if period is None:
+            last = self._last_report
+            if last is not None and timedelta(0) <= now - last[0] < REPORT_REUSE:
+                return last[1]
+        report = build_report(self.store, self.engine, period or last_days(now, self.default_tz), now,
+                              retention=self.retention, escalate_after=self.escalate_after)
+        if period is None:
+            self._last_report = (now, report)
+        return report
+
+    def report(self, user: str, *, private: bool, period: Period | None = None) -> Outcome:
+        """An admin's report: REFUSED for anyone not in ADMIN_USERS (nobody, while it is unset;
+        checked on every request, not only when drawing a button). `private`: only `user` will
+        see it (a DM, the App Home, a personal chat); elsewhere the report carries no message
+        samples. The Outcome's details: {"report": Report, "samples": bool}."""
+        if not self.is_admin(user):
+            log.warning("non-admin %s asked for the report", user)
+            return Outcome(Result.REFUSED)
+        return Outcome(Result.DONE, details={"report": self.build_report(period), "samples": private})
 
     def _related(self, intent: str) -> tuple[str, ...]:
         return self.catalog[intent].related[:RELATED_SHOWN] if intent in self.catalog else ()
