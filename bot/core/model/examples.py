@@ -51,6 +51,8 @@ def _read_folder(folder: Path, catalog: Catalog) -> list[Example]:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise CatalogError(f"{path}: not valid YAML ({exc})") from None
+        if isinstance(doc, dict) and doc.get("draft") is True:
+            continue  # examples for a draft intent (python -m bot gaps --draft): not learned yet
         intent = doc.get("intent")
         if intent != OUT_OF_SCOPE and intent not in catalog:
             raise CatalogError(f"{path}: unknown intent {intent!r}")
