@@ -34,6 +34,7 @@ from .actions import CardActions
 from .connector import ConversationGone, with_retries
 from .conversations import Conversations
 from .hosting import Hosting
+from .reports import report_reply
 
 log = logging.getLogger(__name__)
 TARGETS_TTL = 30.0  # seconds a process trusts its cached list of digest targets
@@ -152,7 +153,9 @@ class TeamsEdge:
         """Answer `incoming` through `send` (a reply in the request, or a proactive message)."""
         command = tr.command_of(incoming.text)
         if command is not None:
-            await send(tr.text_activity(await self._command(command, incoming)))
+            reply = (await report_reply(self, incoming) if command == "report"
+                     else tr.text_activity(await self._command(command, incoming)))
+            await send(reply)
             await self.db(self.store.finish_event, row)
             return
         [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])

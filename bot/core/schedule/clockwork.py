@@ -51,7 +51,7 @@ class DigestPlan:
 class Clockwork:
     def __init__(self, store: Store, catalog: Catalog, followups: Followups, notifiers: dict[str, Notifier], *,
                  hours: BusinessHours | None = None, digest: DigestPlan | None = None,
-                 default_tz: str = "UTC", clock: Callable[[], datetime] = utcnow) -> None:
+                 default_tz: str = "UTC", clock: Callable[[], datetime] = utcnow, monthly: Any = None) -> None:
         self.store = store
         self.catalog = catalog
         self.followups = followups
@@ -60,13 +60,18 @@ class Clockwork:
         self.digest = digest
         self.default_tz = default_tz  # when the platform cannot tell us the user's zone
         self.clock = clock
+        self.monthly = monthly  # REPORT_MONTHLY: bot/core/schedule/monthly.py
 
     async def tick(self) -> dict[str, int]:
         """One round; returns counts for logging and tests."""
         now = self.clock()
         sent = await self.send_checkins(now)
         posted = await self.post_digests(now)
-        return {"checkins": sent, "digests": posted}
+        done = {"checkins": sent, "digests": posted}
+        if self.monthly is not None:
+            targets = {name: n.digest_targets() for name, n in self.notifiers.items()}
+            done["reports"] = await self.monthly.post(now, targets)
+        return done
 
     async def send_checkins(self, now: datetime) -> int:
         sent = 0
