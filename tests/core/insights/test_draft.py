@@ -15,6 +15,7 @@ from bot.core.insights.draft import DraftError, draft_id, suggested_signature, w
 from bot.core.insights.gaps import find_gaps
 from bot.core.insights.period import Period
 from bot.core.model.examples import load_training_examples
+from bot.core.model.store import inputs_fingerprint
 from bot.core.nlu.catalog import load_catalog
 from tests.conftest import PROJECT_ROOT
 from tests.core.insights.history import SINCE, UNTIL
@@ -61,7 +62,9 @@ def test_a_draft_intent_and_its_examples(project: Path, core, stale_gap):
 
 
 def test_a_draft_is_left_alone_until_finished(project: Path, core, stale_gap):
+    before = inputs_fingerprint(project / "intents", project / "training")
     draft = write_draft(stale_gap, core.catalog, project / "intents", project / "training", made_at=MADE)
+    assert inputs_fingerprint(project / "intents", project / "training") == before   # no rebuild for a draft
     catalog = load_catalog(project / "intents")
     assert "stale_object_error" not in catalog and len(catalog.ids) == len(core.catalog.ids)
     assert all(e.intent != "stale_object_error" for e in load_training_examples(project / "training", catalog))
@@ -73,6 +76,7 @@ def test_a_draft_is_left_alone_until_finished(project: Path, core, stale_gap):
                                    encoding="utf-8")
     catalog = load_catalog(project / "intents")
     assert catalog["stale_object_error"].title.startswith("Written by a person")
+    assert inputs_fingerprint(project / "intents", project / "training") != before   # now it is learned
     assert sum(e.intent == "stale_object_error" for e in load_training_examples(project / "training", catalog)) == 6
 
 
