@@ -21,6 +21,7 @@ than clusters, so this changes little; memory stays at one chunk x leaders block
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 DISTANCE = 0.8           # average cosine distance within a cluster, at most
-EXACT_LIMIT = 3_000      # distinct texts clustered exactly (a 3,000^2 matrix: 72 MB in float64)
+EXACT_LIMIT = 2_500      # distinct texts clustered exactly (a 2,500^2 float32 matrix: 25 MB)
 LEADER_DISTANCE = 0.3    # a text this close to a leader joins it (approximate pass)
 CHUNK = 1_000            # texts compared with the leaders at once
 PROJECTED = 384          # dimensions of the approximate pass
@@ -86,9 +87,9 @@ def _block(rows: list[list[int]], columns: _Columns, vocabulary: dict[str, int],
     if not names:
         return csr_matrix((len(rows), 1), dtype=np.float32)
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    flat = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(lengths.sum()))
-    counts = csr_matrix((np.ones(len(flat), dtype=np.float32), (np.repeat(np.arange(len(rows)), lengths), flat)),
-                        shape=(len(rows), len(names)))
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(lengths.sum()))
+    indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    counts = csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr), shape=(len(rows), len(names)))
     counts.sum_duplicates()  # a repeated n-gram counts
     unseen = float(idf.max()) if len(idf) else 1.0
     weights = np.array([idf[j] if (j := vocabulary.get(g)) is not None else unseen for g in names],
@@ -97,7 +98,8 @@ def _block(rows: list[list[int]], columns: _Columns, vocabulary: dict[str, int],
     return normalize(counts.multiply(weights).tocsr())
 
 
-def vectorise(texts: list[str], scorer: Any, codes: list[str] | None = None) -> tuple[Any, Any, list[str]]:
+def vectorise(texts: list[str], scorer: Any, codes: list[str] | None = None,
+              folded: list[str] | None = None) -> tuple[Any, Any, list[str]]:
     """(rows, word block, word features): each block weighted by the model and normalised,
     the two joined by CHAR_WEIGHT; a row with a QuickBooks error code (`codes`) gets that code
     as one more feature, worth CODE_WEIGHT of the similarity of two rows sharing it. The
@@ -113,11 +115,11 @@ def vectorise(texts: list[str], scorer: Any, codes: list[str] | None = None) -> 
     word_columns, char_columns = _Columns(), _Columns()
     memo: dict[str, list[int]] = {}
     word_rows, char_rows = [], []
-    for text in texts:
-        folded = _fold(text)
-        word_rows.append(word_columns.numbers(word_ngrams(folded, pattern, word_range)))
+    for n, text in enumerate(texts):
+        plain = folded[n] if folded is not None else _fold(text)
+        word_rows.append(word_columns.numbers(word_ngrams(plain, pattern, word_range)))
         numbers: list[int] = []
-        for word in folded.split():
+        for word in plain.split():
             found = memo.get(word)
             if found is None:
                 found = memo[word] = char_columns.numbers(word_char_grams(word, char_range))
@@ -148,12 +150,13 @@ def _agglomerate(vectors: Any) -> np.ndarray:
     if n == 1:
         return np.zeros(1, dtype=np.int64)
     product = vectors @ vectors.T
-    similarity = product.toarray() if hasattr(product, "toarray") else np.asarray(product)
+    distance = (product.toarray() if hasattr(product, "toarray") else np.asarray(product)).astype(np.float32)
     del product
-    distance = np.clip(1.0 - similarity, 0.0, 2.0, out=similarity).astype(np.float64)
+    np.subtract(np.float32(1.0), distance, out=distance)     # in place: one n x n float32 block at most
+    np.clip(distance, 0.0, 2.0, out=distance)
     np.fill_diagonal(distance, 0.0)
-    condensed = squareform(distance, checks=False)
-    del distance, similarity
+    condensed = squareform(distance, checks=False).astype(np.float64)
+    del distance
     return fcluster(linkage(condensed, method="average"), t=DISTANCE, criterion="distance") - 1
 
 
@@ -164,41 +167,44 @@ def project(vectors: Any) -> np.ndarray:
     from sklearn.preprocessing import normalize
 
     projector = SparseRandomProjection(n_components=PROJECTED, dense_output=True, random_state=0)
-    return normalize(projector.fit_transform(vectors).astype(np.float32))
+    return normalize(np.asarray(projector.fit_transform(vectors), dtype=np.float32))
 
 
 def _leaders(rows: np.ndarray) -> np.ndarray:
     """The approximate first pass over dense normalised rows: each row's leader (a row number).
     A row within LEADER_DISTANCE of a leader joins the most similar one; otherwise it leads."""
-    n = rows.shape[0]
+    n, width = rows.shape
     leader_of = np.empty(n, dtype=np.int64)
-    leader_rows = np.empty((0,), dtype=np.int64)
+    leaders = np.empty((0, width), dtype=rows.dtype)     # the leaders' rows, appended chunk by chunk
+    numbers = np.empty(0, dtype=np.int64)                # ...and their row numbers
     threshold = np.float32(1.0 - LEADER_DISTANCE)
     for start in range(0, n, CHUNK):
         chunk = rows[start:start + CHUNK]
-        if len(leader_rows):
-            sims = chunk @ rows[leader_rows].T
+        unled = np.arange(len(chunk))
+        if len(numbers):
+            sims = chunk @ leaders.T
             best_at = sims.argmax(axis=1)
-            best = sims[np.arange(len(chunk)), best_at]
-        else:
-            best_at = np.zeros(len(chunk), dtype=np.int64)
-            best = np.full(len(chunk), -1.0, dtype=np.float32)
-        inner = chunk @ chunk.T
+            near = sims[np.arange(len(chunk)), best_at] >= threshold
+            leader_of[start + np.nonzero(near)[0]] = numbers[best_at[near]]
+            unled = np.nonzero(~near)[0]
+            del sims
+        # The rest, in order: each joins a leader made earlier in this chunk, or leads.
         new_here: list[int] = []
-        for k in range(len(chunk)):
-            if best[k] >= threshold:
-                leader_of[start + k] = leader_rows[best_at[k]]
-                continue
-            if new_here:
-                near = inner[k, new_here]
-                j = int(near.argmax())
-                if near[j] >= threshold:
-                    leader_of[start + k] = start + new_here[j]
-                    continue
-            new_here.append(k)
-            leader_of[start + k] = start + k
+        if len(unled):
+            inner = chunk[unled] @ chunk[unled].T
+            for k in range(len(unled)):
+                if new_here:
+                    close = inner[k, new_here]
+                    j = int(close.argmax())
+                    if close[j] >= threshold:
+                        leader_of[start + unled[k]] = start + unled[new_here[j]]
+                        continue
+                new_here.append(k)
+                leader_of[start + unled[k]] = start + unled[k]
         if new_here:
-            leader_rows = np.concatenate([leader_rows, start + np.array(new_here, dtype=np.int64)])
+            picked = unled[new_here]
+            leaders = np.vstack([leaders, chunk[picked]])
+            numbers = np.concatenate([numbers, start + picked])
     return leader_of
 
 
@@ -246,7 +252,8 @@ def cluster(shapes: list[str], scorer: Any, exact_limit: int = EXACT_LIMIT,
         return Clustering([], None, [], None, False)
     shapes = [focus(s) for s in shapes]
     codes = codes or [""] * len(shapes)
-    folded = [" ".join(_fold(s).split()) + "\0" + code for s, code in zip(shapes, codes)]
+    plain = [" ".join(_fold(s).split()) for s in shapes]
+    folded = [text + "\0" + code for text, code in zip(plain, codes)]
     distinct: dict[str, int] = {}
     point_of = [distinct.setdefault(f, len(distinct)) for f in folded]
     order = list(distinct)
@@ -255,7 +262,8 @@ def cluster(shapes: list[str], scorer: Any, exact_limit: int = EXACT_LIMIT,
     for i, p in enumerate(point_of):
         first_of.setdefault(p, i)
     firsts = [first_of[p] for p in range(len(order))]
-    vectors, word_block, vocabulary = vectorise([shapes[i] for i in firsts], scorer, [codes[i] for i in firsts])
+    vectors, word_block, vocabulary = vectorise([shapes[i] for i in firsts], scorer, [codes[i] for i in firsts],
+                                                [plain[i] for i in firsts])
     approximate = len(order) > exact_limit
     point_labels = _approximate(vectors, weights, exact_limit) if approximate else _agglomerate(vectors)
     labels = np.asarray(point_labels)[point_of]

@@ -36,6 +36,7 @@ DESCRIBED = 50          # clusters described (samples, nearest intent); smaller 
 NEAREST_TEXTS = 8       # members the model reads to find a cluster's nearest intent
 KEYWORDS = 3
 SAMPLE_CANDIDATES = 50  # the most central members samples are picked from
+SAMPLE_POOL = 500       # members of a big cluster its centre is worked out from
 DIVERSITY = 0.7         # how much being unlike the samples already picked counts
 
 
@@ -188,6 +189,9 @@ def _samples(vectors: Any, shapes: list[str]) -> list[str]:
     """SAMPLES distinct lines that show the cluster: the most central first, then each the most
     central of those least like the ones already picked (maximal marginal relevance), so three
     copies of one paste with a different greeting do not fill the list."""
+    if vectors.shape[0] > SAMPLE_POOL:  # a big cluster's centre is well seen from a spread of its members
+        keep = np.linspace(0, vectors.shape[0] - 1, SAMPLE_POOL).astype(np.int64)
+        vectors, shapes = vectors[keep], [shapes[int(i)] for i in keep]
     centre = np.asarray(vectors.mean(axis=0)).ravel()
     closeness = np.asarray(vectors @ centre).ravel()
     candidates = [int(i) for i in np.argsort(-closeness, kind="stable")[:SAMPLE_CANDIDATES]]
