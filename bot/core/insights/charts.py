@@ -15,15 +15,19 @@ PALETTE = ("#2e7d5b", "#e0a526", "#c2413b", "#7b8794", "#3b6fb6", "#8e5bb5")
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\""
 
 
-def _nice_max(value: float) -> float:
-    """A round number at or above `value` for the top of an axis."""
+def _nice_max(value: float, ticks: int = 4) -> float:
+    """The top of an axis with `ticks` round steps (1, 2, 2.5 or 5 times a power of ten; whole
+    numbers, since the axes count messages and errors) reaching `value`."""
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1)
+        return float(ticks)
+    rough = value / ticks
+    magnitude = 10 ** max(0, len(str(int(rough))) - 1) if rough >= 1 else 1
     for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10.0 * magnitude
+        if step == 2.5 and magnitude < 10:
+            continue  # 2.5 only where it makes a whole number (25, 250...)
+        if rough <= step * magnitude:
+            return float(step * magnitude * ticks)
+    return float(10 * magnitude * ticks)
 
 
 def _number(value: float) -> str:

@@ -215,30 +215,35 @@ def case_facts(store: Store, period: Period, escalate_after: int,
         asked = [False] * n
         corrected = [-1] * n
         clicked = [False] * n
-        chosen = [False] * n
+        chosen_at = [math.inf] * n  # the first choice says what the answer was about
+        chosen: list[tuple[str, str] | None] = [None] * n
         # A click comes after its case, so the clicks on the period's cases are in the period.
+        # Unordered (a sort of every click costs more than keeping the earliest of each kind).
         for case_id, action, before, after, at in conn.execute(
                 select(FeedbackRow.case_id, FeedbackRow.action, FeedbackRow.intent_before, FeedbackRow.intent_after,
                        _epoch(FeedbackRow.created_at, dialect))
-                .where(_in_period(conn, FeedbackRow.created_at, period))
-                .order_by(FeedbackRow.created_at, FeedbackRow.id)).all():
+                .where(_in_period(conn, FeedbackRow.created_at, period))).all():
             i = number.get(case_id)
             if i is None:
                 continue
             clicked[i] = True
             if action == "fixed":
-                if math.isnan(fixed_at[i]):
+                if not at >= fixed_at[i]:  # also when fixed_at is NaN (not yet)
                     fixed_at[i] = at
             elif action == "still_failing":
                 failing[i] += 1
             elif action == "escalate":
                 asked[i] = True
-            elif action.startswith("chose:") and not chosen[i]:
-                chosen[i] = True  # the first choice says what the answer was about
-                if kinds[i] == "choice":
-                    intent[i] = intents.setdefault(after, len(intents))
-                elif after != before:
-                    corrected[i] = intents.setdefault(after, len(intents))
+            elif action.startswith("chose:") and at < chosen_at[i]:
+                chosen_at[i], chosen[i] = at, (before, after)
+    for i, choice in enumerate(chosen):
+        if choice is None:
+            continue
+        before, after = choice
+        if kinds[i] == "choice":
+            intent[i] = intents.setdefault(after, len(intents))
+        elif after != before:
+            corrected[i] = intents.setdefault(after, len(intents))
     failing_a = np.array(failing, dtype=np.int64)
     return CaseFacts(
         intents=list(intents), intent=np.array(intent, dtype=np.int64), created=created,

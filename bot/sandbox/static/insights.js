@@ -9,7 +9,7 @@
     tools.className = "insights-tools";
     var refresh = document.createElement("button");
     refresh.type = "button";
-    refresh.className = "control";
+    refresh.className = "link";
     refresh.textContent = "Refresh";
     refresh.addEventListener("click", function () { load(box); });
     var page = document.createElement("a");
