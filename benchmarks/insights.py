@@ -135,7 +135,8 @@ def run(core) -> list[Figure]:
         Figure("insights.gaps_seconds", SECTION, f"gap clustering of {gaps['total']:,} messages (read, mask, cluster, "
                "describe)", gaps["seconds"], "s", target=GAPS_LIMIT_S, op="<=",
                detail=f"CPU {gaps['cpu']:.2f} s; {'approximate' if gaps['approximate'] else 'exact'}; "
-                      f"{gaps['clusters']} clusters described, {gaps['smaller']} smaller; biggest {gaps['biggest'][:6]}"),
+                      f"{gaps['clusters']} clusters described, {gaps['smaller']} smaller; "
+                      f"biggest {gaps['biggest'][:6]}"),
         Figure("insights.gaps_peak_mb", SECTION, "peak memory of the process that clusters them (model included)",
                gaps["peak_mb"], "MB", target=GAPS_MEMORY_MB, op="<=",
                detail=f"{gaps['loaded_mb']:.0f} MB with the model and scikit-learn loaded, before clustering"),

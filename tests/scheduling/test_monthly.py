@@ -53,11 +53,12 @@ async def test_once_a_month_on_its_first_digest_day_for_the_month_before(sqlite_
     recorder, built = Recorder(), []
     cw = clockwork(sqlite_store, catalog, clock, recorder, built)
     # Sunday 1 March 2026 is no digest day; Monday 2 March 09:00 in New York is the first.
+    # Every three hours for five weeks (a tick lands on 14:00 UTC, 09:00 EST).
     moment = datetime(2026, 3, 1, 5, tzinfo=UTC)
     while moment < datetime(2026, 4, 8, 5, tzinfo=UTC):
         clock.set(moment)
         await cw.tick()
-        moment += timedelta(minutes=30)
+        moment += timedelta(hours=3)
     assert [(target, report) for target, report in recorder.sent] == [
         ("slack::C0DIGEST1", "report 2026-02-01..2026-02-28"),
         ("slack::C0DIGEST1", "report 2026-03-01..2026-03-31")]

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .sqlite import database_file, sqlite_engine
 
-from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, AnsweredRow, Asked, Case, CaseRow, Change,
-                     CorrectionRow, EventRow, FeedbackRow, FollowupRow, utcnow)
+from .tables import (ESCALATED, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, AnsweredRow, Asked, Case, CaseRow,
+                     Change, CorrectionRow, EventRow, FeedbackRow, FollowupRow, utcnow)
 
 
 def make_engine(url: str) -> Engine:
