@@ -52,18 +52,22 @@ from bot.wiring import build_core
 from bot.core.storage.store import Store
 from bot.core.insights.gaps import find_gaps
 from bot.core.insights.period import last_days
+from bot.core.insights.report import build_report
 
 def hwm():
     with open("/proc/self/status") as fh:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
 
-url, now = sys.argv[1], datetime.fromisoformat(sys.argv[2])
+url, now, whole = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3] == "report"
 core = build_core(Settings.from_env())
 import sklearn, scipy.cluster.hierarchy  # the imports the report needs, before the clock starts
 store = Store.from_url(url, migrate=False)
 loaded = hwm()
 started, cpu = time.perf_counter(), time.process_time()
-gaps = find_gaps(store, core.engine, last_days(now), now, timedelta(days=60))
+if whole:
+    gaps = build_report(store, core.engine, last_days(now), now, retention=timedelta(days=60)).gaps
+else:
+    gaps = find_gaps(store, core.engine, last_days(now), now, timedelta(days=60))
 seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": hwm(), "loaded_mb": loaded, "clusters": len(gaps.clusters),
                   "smaller": gaps.undescribed_clusters, "approximate": gaps.approximate, "total": gaps.total,
@@ -92,7 +96,6 @@ def _build(core, path: Path, cases: int) -> tuple[str, list[tuple[str, int]]]:
 def run(core) -> list[Figure]:
     from bot.core.insights.outcomes import outcomes
     from bot.core.insights.period import last_days
-    from bot.core.insights.report import build_report
     from bot.core.storage.store import Store
 
     with tempfile.TemporaryDirectory() as work:
@@ -111,17 +114,12 @@ def run(core) -> list[Figure]:
             timings.append(time.perf_counter() - started)
             cpu.append(time.process_time() - used)
         counted = found.cases.cases == CASES and found.messages.refused == REFUSED
-        child = subprocess.run([sys.executable, "-c", _GAPS_CHILD, gaps_url, NOW.isoformat()], capture_output=True,
-                               cwd=ROOT, env=child_env(), timeout=600)
-        if child.returncode != 0:
-            raise RuntimeError(f"gap clustering failed: {child.stderr.decode()[-400:]}")
-        gaps = json.loads(child.stdout.decode().strip().splitlines()[-1])
-        started = time.perf_counter()
-        report = build_report(store, core.engine, period, NOW, retention=timedelta(days=60))
-        whole_s = time.perf_counter() - started   # its gaps: the 20,000 refused and the corrected ones
-        from bot.core.insights.gaps import masker_for
+        gaps = _in_child(gaps_url, "gaps")
+        whole = _in_child(url, "report")   # its gaps: the 20,000 refused and the corrected diagnoses
+        from bot.core.insights.gaps import find_gaps, masker_for
 
-        grouped = _grouping(report, masker_for(core.engine), truth)
+        grouped = _grouping(find_gaps(store, core.engine, period, NOW, timedelta(days=60)), masker_for(core.engine),
+                            truth)
         store.engine.dispose()
     median = statistics.median(timings)
     return [
@@ -143,18 +141,27 @@ def run(core) -> list[Figure]:
         Figure("insights.paraphrases_grouped", SECTION, "messages of the made-up problems in their problem's biggest "
                "cluster", grouped, "ratio", detail="one-off questions left out; shown, not gated"),
         Figure("insights.whole_report_seconds", SECTION, "the whole report (figures and gaps), as `report` builds it",
-               whole_s, "s", detail=f"{report.gaps.total:,} gap messages; shown, not gated: the targets are "
-                                    "the figures' and the clustering's"),
+               whole["seconds"], "s", detail=f"CPU {whole['cpu']:.2f} s; {whole['total']:,} gap messages; shown, not "
+                                             "gated: the targets are the figures' and the clustering's"),
     ]
 
 
-def _grouping(report, masker, truth: list[tuple[str, int]]) -> float:
+def _in_child(url: str, what: str) -> dict:
+    """Run the clustering ("gaps") or the whole report ("report") in a fresh process."""
+    child = subprocess.run([sys.executable, "-c", _GAPS_CHILD, url, NOW.isoformat(), what], capture_output=True,
+                           cwd=ROOT, env=child_env(), timeout=600)
+    if child.returncode != 0:
+        raise RuntimeError(f"{what} failed: {child.stderr.decode()[-400:]}")
+    return json.loads(child.stdout.decode().strip().splitlines()[-1])
+
+
+def _grouping(gaps, masker, truth: list[tuple[str, int]]) -> float:
     """For the template-made messages: the share that sits in the cluster holding most of its
     problem's messages (1.0: every paraphrase of every problem found together). Messages in
     clusters too small to be described count as not grouped."""
     problem_of = {masker.shape(text): which for text, which in truth if which >= 0}
     counts: dict[int, Counter] = {}
-    for gap in report.gaps.clusters:
+    for gap in gaps.clusters:
         for shape in gap.shapes:
             problem = problem_of.get(shape)
             if problem is not None:
