@@ -21,6 +21,7 @@ from typing import Callable
 from benchmarks import accuracy, import_acks, process, slack_faults, slack_http, speed
 from benchmarks import digest as digest_bench
 from benchmarks import ingest as ingest_bench
+from benchmarks import insights as insights_bench
 from benchmarks.report import Figure, as_json, table
 
 
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                       import_acks.SECTION, import_acks.run)
     figures += _stage(f"digest for {digest_bench.OPEN_ERRORS:,} open sync errors", "digest", digest_bench.SECTION,
                       lambda: digest_bench.run(core))
+    figures += _stage(f"the admin's report over {insights_bench.CASES:,} cases and {insights_bench.REFUSED:,} refused "
+                      "messages", "insights", insights_bench.SECTION, lambda: insights_bench.run(core))
     total_s = time.perf_counter() - run_started
     failed = [f for f in figures if f.failed]
     cpus = os.cpu_count() or 1

@@ -351,11 +351,27 @@ def build_parser() -> argparse.ArgumentParser:
     digest = sub.add_parser("digest", help="the digest of unresolved sync errors")
     digest.add_argument("--preview", action="store_true", required=True, help="print it now instead of posting")
     digest.add_argument("--json", action="store_true", help="machine-readable")
+    from .insights_cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from .insights_cli import cmd_report as run_report
+
+    return run_report(settings, args)
+
+
+def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    from .insights_cli import cmd_gaps as run_gaps
+
+    return run_gaps(settings, args)
+
+
 COMMANDS = {"classify": cmd_classify, "ask": cmd_ask, "chat": cmd_chat, "train": cmd_train, "evaluate": cmd_evaluate,
-            "run": cmd_run, "scheduler": cmd_scheduler, "ingest": cmd_ingest, "digest": cmd_digest}
+            "run": cmd_run, "scheduler": cmd_scheduler, "ingest": cmd_ingest, "digest": cmd_digest,
+            "report": cmd_report, "gaps": cmd_gaps}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

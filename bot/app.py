@@ -32,7 +32,7 @@ from .wiring import Core
 log = logging.getLogger(__name__)
 
 SLACK_SCOPES = ["app_mentions:read", "channels:history", "groups:history", "im:history", "mpim:history",
-                "chat:write", "commands", "files:read", "im:write", "users:read"]
+                "chat:write", "commands", "files:read", "files:write", "im:write", "users:read"]
 CORE_KEY: web.AppKey[Core] = web.AppKey("core", Core)
 SERVICES_KEY: web.AppKey["Services"] = web.AppKey("services", object)  # type: ignore[arg-type]
 
@@ -232,7 +232,8 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
 
     hours = settings.business_hours
     desk = Desk(core.engine, store, followups=followups, escalate_after=settings.escalate_after, clock=clock,
-                hours=hours, default_tz=settings.digest_tz, admin_users=settings.admin_users, retrain=retrain)
+                hours=hours, default_tz=settings.digest_tz, admin_users=settings.admin_users, retrain=retrain,
+                retention=settings.retention)
     services = Services(settings, core, store, desk, followups)
     services.model_watch = ModelWatch(core, ModelShelf(store.engine), settings.model_check_interval)
     services.health = DatabaseHealth(store)
@@ -248,8 +249,32 @@ def build_services(settings: Settings, core: Core, store: Store, *, slack_client
     services.clockwork = Clockwork(
         store, core.catalog, followups, services.notifiers(),
         hours=hours, digest=digest, default_tz=settings.digest_tz, clock=clock,
-        tick_wait=settings.scheduler_interval)   # a slower conversation goes on after the tick
+        tick_wait=settings.scheduler_interval,   # a slower conversation goes on after the tick
+        monthly=monthly_reports(settings, services) if digest is not None and settings.report_monthly else None)
     return services
+
+
+def monthly_reports(settings: Settings, services: Services) -> Any:
+    """REPORT_MONTHLY: last month's summary to every digest target (bot/core/schedule/monthly.py)."""
+    from .core.schedule.monthly import MonthlyReports
+
+    senders: dict[str, Any] = {}
+    if services.slack is not None:
+        from .slack.reports import SlackReports
+
+        slack = SlackReports(services.desk, services.core.renderer, services.slack.say)
+
+        async def to_slack(target: str, report: Any) -> str:
+            client, _ = await services.slack.clients.for_team(settings.digest_team or "")
+            return await slack.post_monthly(client, settings.digest_channel or "", report)
+
+        senders["slack"] = to_slack
+    if services.teams is not None:
+        from .teams.reports import post_monthly
+
+        senders["teams"] = lambda target, report: post_monthly(services.teams, target, report)
+    return MonthlyReports(services.store, services.desk.build_report, senders, settings.digest_time,
+                          settings.digest_tz, settings.digest_days)
 
 
 def create_app(settings: Settings, core: Core, store: Store, *, slack_client: Any = None,

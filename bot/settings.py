@@ -206,6 +206,7 @@ class Settings:
     digest_tz: str = "UTC"                         # an IANA name, checked by from_env
     digest_days: frozenset[int] = parse_days("Mon-Fri")  # weekday numbers, Mon = 0
     digest_all_clear: bool = True
+    report_monthly: bool = False                   # last month's summary to the digest targets
     scheduler: bool = True
     scheduler_interval: float = 5.0
     followup_max: int = 3
@@ -324,6 +325,7 @@ class Settings:
             digest_tz=_rule(env, "DIGEST_TZ", "UTC", parse_zone),
             digest_days=_rule(env, "DIGEST_DAYS", "Mon-Fri", parse_days),
             digest_all_clear=_flag(env, "DIGEST_ALL_CLEAR", True),
+            report_monthly=_flag(env, "REPORT_MONTHLY", False),
             scheduler=_flag(env, "SCHEDULER", True),
             scheduler_interval=_positive(parse_duration("SCHEDULER_INTERVAL", env.get("SCHEDULER_INTERVAL", "5s")),
                                          "SCHEDULER_INTERVAL").total_seconds(),

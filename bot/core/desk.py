@@ -14,7 +14,9 @@ rule about what a click may do lives here, once, for Slack, Teams, the sandbox a
 - "Still failing" a second time (ESCALATE_AFTER) hands the case to a person; before that it
   schedules one more check-in and offers related topics;
 - a snooze comes back in the user's own zone, an hour later or the next working morning;
-- only ADMIN_USERS retrain the model; when ADMIN_USERS is set only they configure channels.
+- only ADMIN_USERS retrain the model; when ADMIN_USERS is set only they configure channels;
+- only ADMIN_USERS see the report (bot/core/insights/), and its message samples only where
+  nobody else can read them (a DM, the App Home, a personal chat), never in a channel.
 
 The Desk is synchronous (it reads and writes the database); edges call it off their event
 loop. It never talks to Slack or Teams: the edges post what the Outcome says.
@@ -25,9 +27,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo
 
 from .cases import earlier
@@ -36,13 +39,17 @@ from .cases.digest_state import resolve_group, snooze_group, snoozed_until
 from .cases.escalations import Escalation, get_escalation, open_escalation
 from .cases.escalations import claim as claim_escalation
 from .cases.followups import Followups
+from .insights.period import Period, last_days
 from .nlu.answers import Answer, AnswerKind
 from .nlu.catalog import Catalog
 from .nlu.engine import Engine
 from .outcomes import Click, Outcome, Result, Where, Why
 from .schedule.timerules import BusinessHours, tomorrow_morning, zone
 from .storage.store import Store
-from .storage.tables import ESCALATED, RESOLVED, Case, utcnow
+from .storage.tables import ESCALATED, QUESTION_CHARS, RESOLVED, Asked, Case, utcnow
+
+if TYPE_CHECKING:
+    from .insights.report import Report
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +57,34 @@ log = logging.getLogger(__name__)
 TRACKED = (AnswerKind.DIAGNOSIS, AnswerKind.CHOICE)
 RELATED_SHOWN = 3
 SNOOZES = ("hour", "tomorrow")
-MARKER_CHARS = 64
-_CAUSE = re.compile(r"[a-z0-9_]{1,64}")  # an intent id as digest controls carry it (known to the catalog or not)  # events.message, where the once-only markers of caseless clicks are kept
+MARKER_CHARS = 64  # events.message, where the once-only markers of caseless clicks are kept
+_CAUSE = re.compile(r"[a-z0-9_]{1,64}")  # an intent id as digest controls carry it (known to the catalog or not)
+REPORT_REUSE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
 class Diagnosed:
     answer: Answer
     case: Case | None
+    asked: Asked | None = None  # the message's record for the admin's report, written with the case
+
+
+def _code(answer: Answer) -> str:
+    """The QuickBooks error code the message carried, if any (what the report groups by)."""
+    for finding in answer.findings:
+        if finding.code:
+            return finding.code[:16]
+    return str(answer.entities.get("error_code", ""))[:16]
 
 
 class Desk:
     def __init__(self, engine: Engine, store: Store | None = None, *, followups: Followups | None = None,
                  escalate_after: int = 2, clock: Callable[[], datetime] = utcnow,
                  hours: BusinessHours | None = None, default_tz: str = "UTC",
-                 admin_users: frozenset[str] = frozenset(), retrain: Callable[[], dict] | None = None) -> None:
-        """`store` may be None for edges that only answer messages (the CLI's `ask`)."""
+                 admin_users: frozenset[str] = frozenset(), retrain: Callable[[], dict] | None = None,
+                 retention: timedelta = timedelta(days=30)) -> None:
+        """`store` may be None for edges that only answer messages (the CLI's `ask`).
+        `retention` (RETENTION): messages older than that are counted in reports, never shown."""
         self.engine = engine
         self._store = store
         self.followups = followups
@@ -75,6 +94,8 @@ class Desk:
         self.default_tz = default_tz  # when neither the platform nor the case knows the user's zone
         self.admin_users = admin_users
         self._retrain = retrain
+        self.retention = retention
+        self._last_report: tuple[datetime, Report] | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -100,15 +121,26 @@ class Desk:
         return self.engine.answer_for(intent, text)
 
     def plan_cases(self, items: list[tuple[str, Where]], answers: list[Answer]) -> list[Diagnosed]:
-        """The case each answer worth tracking opens, planned but not written: the caller writes
-        it once its answer is posted (Store.answered, with followup_due())."""
+        """The case each answer worth tracking opens, and every message's record (what the
+        admin's report counts), planned but not written: the caller writes them once the answer
+        is posted (Store.answered, with followup_due() and the records). Only a refused
+        message's record keeps its text (its case, if any, keeps the others'), until RETENTION."""
         tracked = [i for i, answer in enumerate(answers) if answer.kind in TRACKED]
         specs = [dict(platform=w.platform, workspace=w.workspace, channel=w.channel, thread=w.thread,
                       message=w.message, user=w.user, intent=answers[i].intent, confidence=answers[i].confidence,
                       entities=answers[i].entities, question=items[i][0])
                  for i in tracked for w in [items[i][1]]]
         cases = dict(zip(tracked, self.store.new_cases(specs)))
-        return [Diagnosed(answer, cases.get(i)) for i, answer in enumerate(answers)]
+        now = self.clock()
+        planned = []
+        for i, answer in enumerate(answers):
+            (text, w), case = items[i], cases.get(i)
+            refused = answer.kind is AnswerKind.OUT_OF_SCOPE
+            asked = Asked(w.platform, w.workspace, w.channel, w.message or f"unkeyed:{uuid.uuid4().hex}", w.user,
+                          str(answer.kind), answer.intent, answer.confidence, _code(answer),
+                          case.id if case is not None else "", text[:QUESTION_CHARS] if refused else None, now)
+            planned.append(Diagnosed(answer, case, asked))
+        return planned
 
     def follows(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
         """Whether a message in `thread` is for the bot without a mention: it is helping there."""
@@ -421,6 +453,35 @@ class Desk:
             log.exception("retraining failed")
             return Outcome(Result.FAILED)
         return Outcome(Result.DONE, details=dict(meta))
+
+    # -- the admin's report ---------------------------------------------------------------------
+
+    def build_report(self, period: Period | None = None) -> Report:
+        """The report for `period` (default: the last 30 days, days in DIGEST_TZ). Slow for a
+        big history (seconds): call it off the event loop. The default period's report is
+        reused for REPORT_REUSE, so an admin opening the App Home twice does not pay twice."""
+        from .insights.report import build_report
+
+        now = self.clock()
+        if period is None:
+            last = self._last_report
+            if last is not None and timedelta(0) <= now - last[0] < REPORT_REUSE:
+                return last[1]
+        report = build_report(self.store, self.engine, period or last_days(now, self.default_tz), now,
+                              retention=self.retention, escalate_after=self.escalate_after)
+        if period is None:
+            self._last_report = (now, report)
+        return report
+
+    def report(self, user: str, *, private: bool, period: Period | None = None) -> Outcome:
+        """An admin's report: REFUSED for anyone not in ADMIN_USERS (nobody, while it is unset;
+        checked on every request, not only when drawing a button). `private`: only `user` will
+        see it (a DM, the App Home, a personal chat); elsewhere the report carries no message
+        samples. The Outcome's details: {"report": Report, "samples": bool}."""
+        if not self.is_admin(user):
+            log.warning("non-admin %s asked for the report", user)
+            return Outcome(Result.REFUSED)
+        return Outcome(Result.DONE, details={"report": self.build_report(period), "samples": private})
 
     def _related(self, intent: str) -> tuple[str, ...]:
         return self.catalog[intent].related[:RELATED_SHOWN] if intent in self.catalog else ()

@@ -12,6 +12,9 @@ Routes, all under the server that runs the bot:
   POST /sandbox/digest            post the digest to #qbo-sync now (the daily schedule is untouched)
   POST /sandbox/import-sample     import static/sample-sync-history.csv
   GET  /sandbox/cases             the case list and the tracked sync errors (JSON)
+  GET  /sandbox/insights          the Insights view: the admin's report for the last 30 days (HTML
+                                  content for the page), /sandbox/insights/report.html the same as
+                                  a page of its own, /sandbox/insights.css its stylesheet
   *    /sandbox/slack-api/{method}  Slack's Web API, for the bot's own client
   POST /sandbox/response-url/{channel}  the response_url of clicks (Slack's webhook for replies)
 The page's POSTs must be JSON (a form on another site cannot send that without CORS, which
@@ -35,6 +38,8 @@ from slack_sdk.errors import SlackApiError
 
 from ..core.schedule.clockwork import Gone
 from ..core.cases.digest import build_digest
+from ..core.insights.period import last_days
+from ..core.insights.render import report_renderer
 from ..core.synchistory.ingest import import_csv
 from ..core.storage.tables import utcnow
 from ..settings import Settings
@@ -56,6 +61,8 @@ SANDBOX_KEY: web.AppKey["Sandbox"] = web.AppKey("sandbox", object)  # type: igno
 # The page loads only its own files; anything else (an injected script or image) is refused.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# The report page: its one inline stylesheet, nothing else (it has no script at all).
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 def sandbox_settings(settings: Settings, *, token: str, signing_secret: str, api_base_url: str) -> Settings:
@@ -109,6 +116,9 @@ class Sandbox:
         r.add_post("/sandbox/digest", self.digest)
         r.add_post("/sandbox/import-sample", self.import_sample)
         r.add_get("/sandbox/cases", self.cases)
+        r.add_get("/sandbox/insights", self.insights)
+        r.add_get("/sandbox/insights/report.html", self.insights_page)
+        r.add_get("/sandbox/insights.css", self.insights_css)
         app.on_shutdown.append(self._shutdown)
 
     async def _shutdown(self, app: web.Application) -> None:
@@ -254,6 +264,28 @@ class Sandbox:
         services = self.services
         data = await asyncio.to_thread(case_list, services.store, services.core.catalog, self.workspace.label)
         return web.json_response({"now": self.now(), **data})
+
+    # -- insights (the person running the sandbox is its operator: the report shows all) -----------
+
+    async def _report(self) -> Any:
+        desk = self.services.desk
+        # A fresh one each time (not the App Home's reused one): a conversation just had shows.
+        return await asyncio.to_thread(desk.build_report, last_days(self.clock(), self.tz))
+
+    async def insights(self, request: web.Request) -> web.Response:
+        self._where(request)
+        html = report_renderer(self.services.core.renderer).fragment(await self._report())
+        return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+    async def insights_page(self, request: web.Request) -> web.Response:
+        self._where(request)
+        html = report_renderer(self.services.core.renderer).html(await self._report())
+        return web.Response(text=html, content_type="text/html",
+                            headers={"Cache-Control": "no-store", "Content-Security-Policy": REPORT_CSP})
+
+    async def insights_css(self, request: web.Request) -> web.Response:
+        css = report_renderer(self.services.core.renderer).stylesheet()
+        return web.Response(text=css, content_type="text/css", headers={"Cache-Control": "no-store"})
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
         self._where(request)

@@ -40,12 +40,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from ..core.desk import Desk
+from ..core.desk import Desk, Diagnosed
 from ..core.nlu.answers import Answer
 from ..core.outcomes import Where
 from ..core.replies.render import Phrases, Renderer, Safe
 from ..core.storage.store import MAX_EVENT_ATTEMPTS, Store
-from ..core.storage.tables import Case
+from ..core.storage.tables import Asked
 from ..delivery.groupcommit import GroupCommit
 from ..delivery.lanes import Lanes
 from ..delivery.leases import Leases
@@ -200,17 +200,19 @@ class SlackEdge:
         finally:
             self.leases.release(job.row, job.attempts)
 
-    async def _prepare(self, job: Job) -> tuple[Answer, str | None, dict[str, Any]] | None:
+    async def _prepare(self, job: Job) -> tuple[Answer, str | None, dict[str, Any], Asked | None] | None:
         """Diagnose, render, and write the case the reply opens (before it is posted; its id
         was decided when the message was recorded, so every try opens the same one): the
-        answer, its case id and the reply. None when this try failed (left for a recovery)."""
+        answer, its case id, the reply and the message's record for the admin's report (written
+        with the answered step). None when this try failed (left for a recovery)."""
         work = job.work
         try:
             if self.before_answer is not None:
                 await self.before_answer(work)
             text, notes = await self._with_files(work)
             answer = await self._answer_to(text)
-            case = self._plan(work, text, answer)
+            diagnosed = self._plan(work, text, answer)
+            case = diagnosed.case
             if case is not None and job.case_id:
                 case = replace(case, id=job.case_id)
             case_id = case.id if case is not None else None
@@ -220,13 +222,15 @@ class SlackEdge:
         except Exception:  # noqa: BLE001 - left "received": a recovery tries again later
             log.exception("answering %s failed; it will be retried", job.where)
             return None
-        return answer, case_id, payload
+        asked = replace(diagnosed.asked, case_id=case_id or "") if diagnosed.asked is not None else None
+        return answer, case_id, payload, asked
 
-    def _plan(self, work: tr.Work, text: str, answer: Answer) -> Case | None:
+    def _plan(self, work: tr.Work, text: str, answer: Answer) -> Diagnosed:
         where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)
-        return self.desk.plan_cases([(text, where)], [answer])[0].case
+        return self.desk.plan_cases([(text, where)], [answer])[0]
 
-    async def _deliver(self, job: Job, answer: Answer, case_id: str | None, payload: dict[str, Any]) -> None:
+    async def _deliver(self, job: Job, answer: Answer, case_id: str | None, payload: dict[str, Any],
+                       asked: Asked | None) -> None:
         """Post the reply (or adopt the one an earlier try posted), then mark the event done."""
         client: AsyncWebClient | None = None
         try:
@@ -235,12 +239,12 @@ class SlackEdge:
             if ref is None:
                 ref = await self._post_reply(client, job, payload, answer, case_id)
         except Exception as exc:  # noqa: BLE001 - judged in _not_delivered
-            await self._not_delivered(job, case_id, exc, client)
+            await self._not_delivered(job, case_id, exc, client, asked)
             return
-        await self._progress(("answered", job.row, case_id, ref))
+        await self._progress(("answered", job.row, case_id, ref, asked))
 
     async def _not_delivered(self, job: Job, case_id: str | None, exc: Exception,
-                             client: AsyncWebClient | None) -> None:
+                             client: AsyncWebClient | None, asked: Asked | None = None) -> None:
         """A try that did not post. Refused for good, or the last try: the event fails (the
         case goes with it, unless the reply may be out there). Maybe posted: look, and adopt
         what is found. Otherwise a recovery tries again after EVENT_RETRY_AFTER."""
@@ -259,7 +263,7 @@ class SlackEdge:
             else:
                 if ref is not None:
                     log.info("the answer to %s reached Slack after all (%s); adopted", job.where, error)
-                    await self._progress(("answered", job.row, case_id, ref))
+                    await self._progress(("answered", job.row, case_id, ref, asked))
                     return
         if job.attempts >= MAX_EVENT_ATTEMPTS:
             log.error("gave up answering %s after %d tries: %s", job.where, job.attempts + 1, error)
@@ -285,7 +289,8 @@ class SlackEdge:
         result (a record's row; None for the rest)."""
         rows = iter(self.store.progress(records=[item[1] for item in items if item[0] == "record"],
                                         opened=[item[1] for item in items if item[0] == "opened"],
-                                        answered=[item[1:] for item in items if item[0] == "answered"],
+                                        answered=[item[1:4] for item in items if item[0] == "answered"],
+                                        asked=[item[4] for item in items if item[0] == "answered" and item[4]],
                                         failed=[item[1:] for item in items if item[0] == "failed"],
                                         followup_due=self.desk.followup_due()))
         return [next(rows) if item[0] == "record" else None for item in items]

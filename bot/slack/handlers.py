@@ -18,6 +18,7 @@ from . import translate as tr
 from .buttons import Buttons
 from .edge import SlackEdge
 from .home import home_view
+from .reports import SlackReports
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,9 @@ COMMAND = "/syncmedic"
 SHORTCUT = "diagnose_message"
 
 
-def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
+def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons, reports: SlackReports | None = None) -> None:
     desk = edge.desk
+    reports = reports or SlackReports(desk, edge.renderer, edge.say)
 
     @app.event("app_mention")
     async def on_mention(body: dict, event: dict, context: Any) -> None:
@@ -88,6 +90,7 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
     app.action("syncmedic_pick_intent")(clicked(buttons.choose))
     app.action(re.compile(r"^syncmedic_choose_\d{1,2}$"))(clicked(buttons.choose))
     app.action("syncmedic_admin_retrain")(clicked(buttons.retrain))
+    app.action("syncmedic_admin_report")(clicked(reports.send_full))
     app.action("syncmedic_snooze_hour")(clicked(buttons.snooze_hour))
     app.action("syncmedic_snooze_tomorrow")(clicked(buttons.snooze_tomorrow))
     app.action("syncmedic_digest_steps")(clicked(buttons.digest_steps))
@@ -102,7 +105,8 @@ def register(app: AsyncApp, edge: SlackEdge, buttons: Buttons) -> None:
         async def publish() -> None:
             user = event.get("user", "")
             cases = await edge.db(desk.open_cases, "slack", context.team_id or "", user)
-            view = home_view(cases, edge.renderer, desk.clock(), desk.is_admin(user))
+            report = await reports.for_home(user)
+            view = home_view(cases, edge.renderer, desk.clock(), desk.is_admin(user), report)
             await client.views_publish(user_id=user, view=view)
 
         edge.spawn(publish(), "publishing the App Home")

@@ -36,9 +36,10 @@ from ..core.storage.store import Store
 from ..core.storage.tables import USER_TZ_CHARS
 from . import translate as tr
 from .actions import CardActions
-from .connector import ConversationGone, with_retries, TooLarge
+from .connector import ConversationGone, TooLarge, with_retries
 from .conversations import Conversations
 from .hosting import Hosting
+from .reports import report_reply
 
 log = logging.getLogger(__name__)
 TARGETS_TTL = 30.0  # seconds a process trusts its cached list of digest targets
@@ -166,7 +167,9 @@ class TeamsEdge:
         written here."""
         command = tr.command_of(incoming.text)
         if command is not None:
-            await send(tr.text_activity(await self._command(command, incoming)))
+            reply = (await report_reply(self, incoming) if command == "report"
+                     else tr.text_activity(await self._command(command, incoming)))
+            await send(reply)
             await self.db(self.store.finish_event, row)
             return
         [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])
@@ -189,7 +192,8 @@ class TeamsEdge:
             log.warning("Teams refused an answer as too large; sending it as text")
             ref = await send(tr.plain_answer_activity(
                 self.say("teams_plain_fallback"), self.renderer.text(answer, case_id), activity))
-        await self.db(partial(self.store.progress, answered=[(row, case_id, ref)]))
+        asked = [replace(diagnosed.asked, case_id=case_id or "")] if diagnosed.asked else []
+        await self.db(partial(self.store.progress, answered=[(row, case_id, ref)], asked=asked))
 
     async def _command(self, command: str, incoming: tr.Incoming) -> str:
         if not self.desk.may_configure(incoming.user):

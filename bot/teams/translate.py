@@ -34,6 +34,7 @@ _SPACES = re.compile(r"[ \t\u00a0]{2,}")
 _COMMANDS = {
     "digest here": "digest_here", "digest off": "digest_off",
     "escalations here": "escalations_here", "escalations off": "escalations_off",
+    "report": "report",
 }
 
 

@@ -395,3 +395,89 @@ def test_the_home_tab_lists_open_cases(watched: Watched, catalog) -> None:
     open_conversation(page, "SyncMedic")
     expect(bot_messages(page)).to_have_count(2)  # the answer, and the check-in four hours on
     expect(bot_messages(page).last).to_have_attribute("data-kind", "sync_checkin")
+
+
+# -- insights -------------------------------------------------------------------------------------
+
+REFUSED = "can you book a meeting room for Maria Lopez tomorrow? maria@example.com"
+
+
+def test_the_insights_view_after_a_few_conversations_and_an_import(watched: Watched, catalog) -> None:
+    page = watched.page
+    next_bot_message(page, PRODUCT)
+    next_bot_message(page, REFUSED)
+    page.get_by_role("button", name="Import sample sync history").click()
+    expect(page.locator("#toast")).to_contain_text("Imported sample-sync-history.csv")
+
+    page.locator("#insights-tab").click()
+    expect(page.locator("#conv-title")).to_have_text("Insights")
+    view = page.locator("#insights")
+    expect(view.locator(".syncmedic-report h1")).to_contain_text("What SyncMedic did")
+    cards = view.locator(".card")
+    expect(cards.first).to_contain_text("2")                                  # messages answered
+    expect(cards.filter(has_text="refused")).to_contain_text("1")
+    expect(view.locator("svg.chart")).to_have_count(4)
+    expect(view.locator("svg#chart-weekly rect.bar").first).to_be_visible()
+    expect(view.locator("svg#chart-open-by-age rect.bar")).to_have_count(4)   # the imported errors, by age
+    gap = view.locator("article.gap").first
+    expect(gap).to_contain_text("1 message from 1 person")
+    expect(gap.locator("blockquote")).to_have_text("can you book a meeting room for [name] [name] tomorrow? [email]")
+    expect(view).not_to_contain_text("Maria")
+    expect(page.locator("#messages")).to_be_hidden()
+
+    # The same report as a page of its own, as `python -m bot report --html` writes it.
+    with page.context.expect_page() as opened:
+        view.get_by_role("link", name=re.compile("Open as a page")).click()
+    report = opened.value
+    report_errors: list[str] = []
+    report.on("console", lambda m: report_errors.append(m.text) if m.type == "error" else None)
+    report.wait_for_load_state()
+    expect(report.locator("svg.chart")).to_have_count(4)
+    assert report_errors == []
+    report.close()
+
+    # Back to a conversation: the view goes away, the composer comes back.
+    open_conversation(page, "SyncMedic")
+    expect(view).to_be_hidden()
+    expect(page.locator("#composer")).to_be_visible()
+
+
+def test_the_html_report_opens_in_chromium_without_script(browser, tmp_path, core) -> None:
+    """`--html`: one file, opened from disk with JavaScript off; the charts are there, drawn,
+    and nothing is refused or missing (no console errors, no request at all)."""
+    from datetime import timedelta
+
+    from bot.core.insights.period import Period
+    from bot.core.insights.render import report_renderer
+    from bot.core.insights.report import build_report
+    from bot.core.storage.store import Store
+    from tests.core.insights.history import SINCE, UNTIL, Builder, at, hand_built
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'history.db'}")
+    hand_built(store)
+    Builder(store).message(at(14, 9), "out_of_scope", "out_of_scope", text="<img src=x onerror=alert(1)> help")
+    report = build_report(store, core.engine, Period(SINCE, UNTIL), UNTIL, retention=timedelta(days=30))
+    page_file = tmp_path / "report.html"
+    page_file.write_text(report_renderer(core.renderer).html(report), encoding="utf-8")
+    store.engine.dispose()
+
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(page_file.as_uri())
+    expect(page.locator("h1")).to_have_text("What SyncMedic did, 2026-03-02 to 2026-03-15")
+    charts = page.locator("svg.chart")
+    expect(charts).to_have_count(4)
+    for chart in ("#chart-weekly", "#chart-self-service", "#chart-open-by-age", "#chart-gaps"):
+        box = page.locator(chart).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 100, chart
+        assert page.locator(f"{chart} rect.bar").count() >= 1, chart
+    # The stylesheet applied (inline styles are allowed by the page's own policy, nothing else).
+    assert page.locator(".card").first.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    expect(page.locator("img")).to_have_count(0)                    # the sample's <img> is text
+    expect(page.locator("article.gap").filter(has_text="onerror")).to_have_count(1)
+    assert problems == [] and requests == [page_file.as_uri()]
+    context.close()

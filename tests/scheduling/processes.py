@@ -18,7 +18,8 @@ from tests.standins.slack_payloads import event_request, mention_event
 from tests.support import PROJECT_ROOT
 
 _CLEARED = ("SYNCMEDIC_", "SLACK_", "DIGEST_", "FOLLOWUP_", "SCHEDULER", "BUSINESS_HOURS", "DATABASE_URL", "PORT",
-            "HOST", "MODEL_STALE", "ESCALAT", "ADMIN_USERS", "EVENT_RETRY_AFTER", "OUTBOUND_", "RETENTION", "LOG_LEVEL")
+            "HOST", "MODEL_STALE", "ESCALAT", "ADMIN_USERS", "EVENT_RETRY_AFTER", "OUTBOUND_", "RETENTION", "LOG_LEVEL",
+            "REPORT_")
 
 
 def bot_env(data_dir: Path, **extra: str) -> dict[str, str]:

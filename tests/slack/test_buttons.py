@@ -483,7 +483,8 @@ async def test_app_home_without_cases_and_for_an_admin(start_bot):
     assert publish["user_id"] == BOB
     blocks = publish["view"]["blocks"]
     assert blocks[1]["text"]["text"].startswith("Nothing open.")
-    assert [e["action_id"] for e in elements(blocks)] == ["syncmedic_admin_retrain"]
+    # An admin's Home also has the report in short (tests/slack/test_insights.py) and its button.
+    assert [e["action_id"] for e in elements(blocks)] == ["syncmedic_admin_report", "syncmedic_admin_retrain"]
 
 
 async def test_app_home_messages_tab_publishes_nothing(bot: BotClient):

@@ -5,6 +5,8 @@ sent, retried and read exactly as against Slack, as bolt-python's tests do with 
 Web API server. It serves:
   /api/{method}     the Web API methods the bot calls (GET query, JSON or form bodies)
   /files/{id}       file downloads (url_private_download), which insist on a bot token
+  /upload/{id}      the upload URL files.getUploadURLExternal hands out (files_upload_v2's second
+                    step; like Slack's, it takes the raw bytes and no token)
   /response/{hook}  response_url webhooks (slash commands, ephemeral answers)
 It records every call (method, parsed body, HTTP status, ok/error, token, time), keeps the
 messages posted and updated (so a test can click their buttons), and refuses what Slack
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -79,6 +82,7 @@ class SlackWebApi(LoopbackServer):
         self.webhook_paths: list[str] = []                   # ...and which response_url each went to
         # (method, channel or None) -> what the next calls get: (status, body, headers) or HANG
         self._queued: dict[tuple[str, str | None], list[Any]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}         # file id -> filename, length, content, shared_to
         self._lock = threading.Lock()   # the test may read from another thread (served_in_thread)
         self._changed = asyncio.Condition()
         self._released: asyncio.Event | None = None   # set: hung calls answer (made in start())
@@ -202,6 +206,7 @@ class SlackWebApi(LoopbackServer):
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files/{file_id}", self._file)
         app.router.add_post("/response/{hook}", self._webhook)
+        app.router.add_post("/upload/{file_id}", self._upload)
         await self.serve(app)
 
     async def stop(self) -> None:
@@ -281,6 +286,10 @@ class SlackWebApi(LoopbackServer):
                                          "blocks": (body.get("view") or {}).get("blocks", [])}}
         if method in ("conversations.replies", "conversations.history"):
             return self._conversation(method, body)
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(body)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(body)
         if method == "files.info":
             found = self.files.get(str(body.get("file", "")))
             if found is None:
@@ -330,6 +339,46 @@ class SlackWebApi(LoopbackServer):
         if found is None:
             return web.Response(status=404)
         return web.Response(body=found[1], content_type=found[0].get("mimetype") or "application/octet-stream")
+
+    # -- files_upload_v2: get an upload URL, send the bytes there, complete (sharing it) ----------
+
+    def _upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        filename, length = str(body.get("filename") or ""), str(body.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = "F" + fresh_ts().replace(".", "")[-10:]
+        self.uploads[file_id] = {"filename": filename, "length": int(length), "content": None, "shared_to": None}
+        return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        content = await request.read()
+        with self._lock:
+            upload = self.uploads.get(request.match_info["file_id"])
+            if upload is None:
+                return web.Response(status=404, text="unknown upload")
+            if len(content) != upload["length"]:
+                return web.Response(status=400, text="length mismatch")
+            upload["content"] = content
+        async with self._changed:
+            self._changed.notify_all()
+        return web.Response(text=f"OK - {len(content)}")
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = body.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for item in files:
+            upload = self.uploads.get(str(item.get("id", "")))
+            if upload is None or upload["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(shared_to=body.get("channel_id"), title=item.get("title"),
+                          initial_comment=body.get("initial_comment"))
+            done.append({"id": item["id"], "title": item.get("title") or upload["filename"],
+                         "name": upload["filename"], "size": upload["length"]})
+        return {"ok": True, "files": done}
 
     async def _webhook(self, request: web.Request) -> web.Response:
         posted = await request.json()

@@ -5,6 +5,7 @@ own function so training cannot reach a held-out set by accident, and the model'
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,14 @@ import yaml
 from ..nlu.catalog import OUT_OF_SCOPE, Catalog, CatalogError
 
 WILD_FOLDER = "heldout-wild"
+# A draft (python -m bot gaps --draft) says so on a line of its own, at the top level.
+_DRAFT_LINE = re.compile(rb"(?m)^draft:[ \t]{0,20}true[ \t]{0,20}(?:#[^\n]{0,500})?\r?$")
+
+
+def is_draft(data: bytes) -> bool:
+    """Whether an intent or examples file is a draft a person has not finished: the model is
+    neither built from it nor made stale by it (bot/core/model/store.py inputs_fingerprint)."""
+    return _DRAFT_LINE.search(data) is not None
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ def _read_folder(folder: Path, catalog: Catalog) -> list[Example]:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise CatalogError(f"{path}: not valid YAML ({exc})") from None
+        if isinstance(doc, dict) and doc.get("draft") is True:
+            continue  # examples for a draft intent (python -m bot gaps --draft): not learned yet
         intent = doc.get("intent")
         if intent != OUT_OF_SCOPE and intent not in catalog:
             raise CatalogError(f"{path}: unknown intent {intent!r}")

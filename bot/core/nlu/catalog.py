@@ -203,7 +203,9 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
     return compiled
 
 
-def _load_intent(path: Path) -> Intent:
+def _load_intent(path: Path) -> Intent | None:
+    """The intent in `path`; None for a draft (`draft: true`, as `python -m bot gaps --draft`
+    writes one): a person finishes it, then deletes that line."""
     where = path.name
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -211,6 +213,8 @@ def _load_intent(path: Path) -> Intent:
         raise CatalogError(f"{where}: not valid YAML ({exc})") from None
     if not isinstance(doc, dict):
         raise CatalogError(f"{where}: expected a mapping")
+    if doc.get("draft") is True:
+        return None
     intent_id = _text(doc, "id", where, True)
     if intent_id != path.stem:
         raise CatalogError(f"{where}: id {intent_id!r} does not match the file name")
@@ -278,14 +282,15 @@ def _load_variants(doc: dict, where: str) -> list[Variant]:
 
 
 def load_catalog(intents_dir: Path) -> Catalog:
-    """Read every intents/*.yaml; raise CatalogError naming the first problem found."""
+    """Read every intents/*.yaml but drafts; raise CatalogError naming the first problem found."""
     files = sorted(intents_dir.glob("*.yaml"))
     if not files:
         raise CatalogError(f"no intent files found in {intents_dir}")
     catalog = Catalog({})
     for path in files:
         intent = _load_intent(path)
-        catalog.intents[intent.id] = intent
+        if intent is not None:
+            catalog.intents[intent.id] = intent
     for intent in catalog.intents.values():
         missing = [r for r in intent.related if r not in catalog.intents]
         if missing:

@@ -75,9 +75,11 @@ class Clockwork:
     def __init__(self, store: Store, catalog: Catalog, followups: Followups, notifiers: dict[str, Notifier], *,
                  hours: BusinessHours | None = None, digest: DigestPlan | None = None,
                  default_tz: str = "UTC", clock: Callable[[], datetime] = utcnow,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, tick_wait: float | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, tick_wait: float | None = None,
+                 monthly: Any = None) -> None:
         """`sleep`: the pauses it takes (the heartbeat, `tick_wait`), injected by tests;
-        `tick_wait`: the longest a tick waits for its posts (None: until they are all done)."""
+        `tick_wait`: the longest a tick waits for its posts (None: until they are all done);
+        `monthly`: REPORT_MONTHLY's poster (bot/core/schedule/monthly.py), or None."""
         self.store = store
         self.catalog = catalog
         self.followups = followups
@@ -88,6 +90,7 @@ class Clockwork:
         self.clock = clock
         self.sleep = sleep
         self.tick_wait = tick_wait
+        self.monthly = monthly
         self.holding = Holding(store, followups, clock, sleep)
         self._sending: dict[tuple[str, str, str], asyncio.Task[int]] = {}  # each conversation's latest sends
         self._running: set[asyncio.Task[int]] = set()
@@ -98,7 +101,11 @@ class Clockwork:
         checkins = await self._start_checkins(now)
         digests = await self._start_digests(now)
         await self._finish(checkins + digests)
-        return {"checkins": _done(checkins), "digests": _done(digests)}
+        done = {"checkins": _done(checkins), "digests": _done(digests)}
+        if self.monthly is not None:
+            targets = {name: n.digest_targets() for name, n in self.notifiers.items()}
+            done["reports"] = await self.monthly.post(now, targets)
+        return done
 
     async def send_checkins(self, now: datetime) -> int:
         checkins = await self._start_checkins(now)

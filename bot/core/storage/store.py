@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .sqlite import database_file, sqlite_engine
 
-from .tables import (ESCALATED, NAME_CHARS, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, Case, CaseRow, Change,
-                     CorrectionRow, EventRow, Feedback, FeedbackRow, FollowupRow, utcnow)
+from .tables import (ESCALATED, NAME_CHARS, OPEN, QUESTION_CHARS, RESOLVED, USER_TZ_CHARS, AnsweredRow, Asked, Case,
+                     CaseRow, Change, CorrectionRow, EventRow, Feedback, FeedbackRow, FollowupRow, utcnow)
 
 
 CONNECT_TIMEOUT_S = 10
@@ -63,6 +63,9 @@ class _BurstStatements:
                              .returning(EventRow.id, EventRow.platform, EventRow.workspace, EventRow.channel,
                                         EventRow.message))
         self.insert_case = insert(CaseRow)
+        # A message answered again (a recovery after a reply that timed out) keeps one record.
+        self.record_answered = dialect_insert(AnsweredRow).on_conflict_do_nothing(
+            index_elements=["platform", "workspace", "channel", "message"])
         self.insert_followup = insert(FollowupRow)
         # A case whose id was decided when its message was recorded: written once, however many
         # tries it takes to answer the message.
@@ -149,7 +152,7 @@ class Store:
 
     def progress(self, *, records: Sequence[dict[str, Any]] = (), opened: Sequence[Case] = (),
                  answered: Sequence[tuple[int | None, str | None, str]] = (),
-                 failed: Sequence[tuple[int, str | None]] = (),
+                 failed: Sequence[tuple[int, str | None]] = (), asked: Sequence[Asked] = (),
                  followup_due: datetime | None = None) -> list[int | None]:
         """How the answers to recorded messages are getting on, in one transaction (several
         messages' steps share it: group commit). Returns the rows of `records`.
@@ -160,8 +163,10 @@ class Store:
         - `answered` (event row or None, case id or None, reply ref): the reply is out: the
           event is done and the case knows its reply;
         - `failed` (event row, case id or None): nobody will see an answer: the event is
-          finished as failed and the case it had opened is dropped with its check-ins."""
-        if not (records or opened or answered or failed):
+          finished as failed and the case it had opened is dropped with its check-ins;
+        - `asked`: the records of messages answered (planned by Desk.plan_cases), for the
+          admin's report; a message answered again keeps its first record."""
+        if not (records or opened or answered or failed or asked):
             return []
         now = self.clock()
         with self.engine.begin() as conn:
@@ -183,6 +188,8 @@ class Store:
                 dropped = [{"cid": case_id} for _, case_id in failed if case_id]
                 if dropped:
                     conn.execute(self._burst.drop_case, dropped)
+            if asked:
+                conn.execute(self._burst.record_answered, [a.row() for a in asked])
         return rows
 
     def mark_once(self, platform: str, workspace: str, channel: str, key: str, kind: str) -> bool:
@@ -443,7 +450,8 @@ class Store:
             return [(r.text, r.intent) for r in s.execute(select(CorrectionRow).order_by(CorrectionRow.id)).scalars()]
 
     def purge(self, keep: timedelta) -> int:
-        """Retention: forget question text and finished event payloads older than `keep`."""
+        """Retention: forget question text, refused messages' text and finished event payloads
+        older than `keep`."""
         cutoff = self.clock() - keep
         with self.session() as s:
             n = s.execute(update(CaseRow).where(CaseRow.created_at < cutoff, CaseRow.question.is_not(None))
@@ -451,5 +459,7 @@ class Store:
             n += s.execute(update(EventRow).where(EventRow.received_at < cutoff, EventRow.payload.is_not(None),
                                                   EventRow.status != "received")
                            .values(payload=None)).rowcount or 0
+            n += s.execute(update(AnsweredRow).where(AnsweredRow.asked_at < cutoff, AnsweredRow.text.is_not(None))
+                           .values(text=None)).rowcount or 0
             return n
 

@@ -197,6 +197,8 @@ class ModelRow(Base):
     published_at: Mapped[datetime] = mapped_column(_UTC())
     meta: Mapped[dict] = mapped_column(JSON)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class DigestSnoozeRow(Base):
     """A digest group someone snoozed: left out of every digest until `until`."""
 
@@ -205,6 +207,50 @@ class DigestSnoozeRow(Base):
     until: Mapped[datetime] = mapped_column(_UTC())
     user: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class AnsweredRow(Base):
+    """One message the bot answered, whatever the answer (the admin's report counts them):
+    refused messages leave no case, so this is where they are seen. `text` is kept for refused
+    messages only (the knowledge gaps), until RETENTION."""
+
+    __tablename__ = "answered_messages"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel", "message", name="uq_answered_message"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    message: Mapped[str] = mapped_column(String(64), default="")
+    user: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(16))                     # AnswerKind
+    intent: Mapped[str] = mapped_column(String(64), default="")
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    code: Mapped[str] = mapped_column(String(16), default="")         # QuickBooks error code, if any
+    case_id: Mapped[str] = mapped_column(String(36), default="")
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)     # refused messages only; purged by retention
+    asked_at: Mapped[datetime] = mapped_column(_UTC())  # indexes: migration 0008
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A message's record, planned with its case (Desk.plan_cases) and written with it
+    (Store.answered)."""
+
+    platform: str
+    workspace: str
+    channel: str
+    message: str
+    user: str
+    kind: str
+    intent: str
+    confidence: float
+    code: str
+    case_id: str
+    text: str | None
+    asked_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return dict(vars(self))
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@
       lists[c.kind === "channel" ? "channel" : "im"].appendChild(item);
     });
     $("home-tab").classList.toggle("active", state.current === "home");
+    $("insights-tab").classList.toggle("active", state.current === "insights");
   }
 
   function show(id, keepHash) {
@@ -146,10 +147,18 @@
     state.thread = "";
     delete state.unread[id];
     renderSidebar();
-    var home = id === "home";
-    $("messages").hidden = home;
-    $("composer").hidden = home;
+    var home = id === "home", insights = id === "insights";
+    $("messages").hidden = home || insights;
+    $("composer").hidden = home || insights;
     $("home").hidden = !home;
+    $("insights").hidden = !insights;
+    if (insights) {  // the admin's report (insights.js)
+      $("conv-title").textContent = "Insights";
+      $("conv-topic").textContent = "What the bot solved, where it failed, what it does not know yet: the last 30 days.";
+      window.SandboxInsights.load($("insights")).catch(failed);
+      if (!keepHash) history.replaceState(null, "", "#insights");
+      return;
+    }
     if (home) {
       $("conv-title").textContent = "SyncMedic Home";
       $("conv-topic").textContent = "The bot's App Home tab: your open cases.";
@@ -171,11 +180,12 @@
 
   function fromHash() {
     var parts = decodeURIComponent(location.hash.slice(1)).split("/");
-    return channel(parts[0]) ? parts[0] : null;
+    return parts[0] === "insights" || channel(parts[0]) ? parts[0] : null;
   }
 
   function followHash() {
     var parts = decodeURIComponent(location.hash.slice(1)).split("/");
+    if (parts[0] === "insights" && state.current !== "insights") return show("insights", true);
     if (!channel(parts[0])) return;
     if (parts[0] !== state.current) show(parts[0], true);
     var node = parts[1] && document.querySelector('.msg[data-ts="' + CSS.escape(parts[1]) + '"]');
@@ -421,6 +431,7 @@
     $("show-cases").addEventListener("click", function () { toggleCases(!state.casesOpen); });
     $("close-cases").addEventListener("click", function () { toggleCases(false); });
     $("home-tab").addEventListener("click", function () { show("home"); });
+    $("insights-tab").addEventListener("click", function () { show("insights"); });
     window.addEventListener("hashchange", followHash);
   }
 

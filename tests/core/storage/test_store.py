@@ -34,7 +34,7 @@ def test_migrations_create_every_table_and_are_idempotent(database_url):
     store = Store.from_url(database_url)
     names = set(sa.inspect(store.engine).get_table_names())
     assert {"cases", "events", "feedback", "corrections", "slack_installations", "slack_bots",
-            "slack_oauth_states", "models", "digest_snoozes", "alembic_version"} <= names
+            "slack_oauth_states", "models", "digest_snoozes", "answered_messages", "alembic_version"} <= names
     assert current(store.engine) == head()
     Store.from_url(database_url)  # a second start must not fail or re-run anything
     assert current(store.engine) == head()
