@@ -37,7 +37,7 @@ test: install
 	@tools/ensure-postgres.sh
 	@tools/ensure-chromium.sh
 	@tools/ensure-npm-packages.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: install
 	$(PY) -m benchmarks

@@ -20,10 +20,6 @@ import argparse
 import asyncio
 import json
 import random
-import re
-import select
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +27,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.process import ROOT, _last_line, child_env
 from benchmarks.report import Figure
+from benchmarks.slack_http import BOT_USER, SIGNING_SECRET, TEAM, Server
 from benchmarks.speed import _percentile
 
 ROWS = 100_000
@@ -40,18 +36,12 @@ ERROR_SHARE = 3           # one row in three is an error row (a bad week)
 WORKERS = 2
 EVENT_EVERY_S = 0.1
 ACK_MAX_LIMIT_MS = 1000.0
-START_TIMEOUT_S = 120
 IMPORT_TIMEOUT_S = 300
 SECTION = f"Slack acknowledgements during a {ROWS:,}-row import over HTTP (SQLite)"
 
 TOKEN = "bench-ingest-token"
-SIGNING_SECRET = "bench-signing-secret"
-BOT_TOKEN = "xoxb-bench-token"
-TEAM = "TBENCH"
-BOT_USER = "UBOT"
-LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 ERRORS = ['Bill "{ref}" has not been exported to QuickBooks', "Unexpected user error. (-{n})",
-          "Item version already exists in QBO", "Reference number is not unique, please specify a unique value"]
+          "Item version already exists in QBO", "Reference number is not unique (journal JE-{n})"]
 EVENT_TEXT = "The transaction needs to be in the same currency as the A/R and A/P accounts you use"
 
 
@@ -71,42 +61,6 @@ def history(rows: int = ROWS, seed: int = 20261203) -> bytes:
 
 def _field(value: str) -> str:
     return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
-
-
-class _Child:
-    """A child process, ready once a line of its stdout matches."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], tmp: Path) -> None:
-        self.name = name
-        self.stderr_path = tmp / f"{name}.stderr"
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._stderr)
-
-    def ready(self, pattern: re.Pattern[str]) -> re.Match[str]:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        assert self.proc.stdout is not None
-        while True:
-            readable, _, _ = select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            line = self.proc.stdout.readline() if readable else b""
-            if not line:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not start: "
-                                   f"{_last_line(self.stderr_path.read_text(errors='replace'))}")
-            if found := pattern.search(line.decode(errors="replace")):
-                return found
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self._stderr.close()
 
 
 def _event(n: int, epoch: int) -> tuple[bytes, dict[str, str]]:
@@ -165,31 +119,10 @@ async def _load(port: int, csv: bytes) -> dict[str, Any]:
 
 
 def measure(workers: int = WORKERS) -> dict[str, Any]:
-    from bot.settings import Settings
-
-    base = Settings.from_env()
     csv = history()
     with tempfile.TemporaryDirectory(prefix="syncmedic-bench-import-acks-") as tmp_name:
-        tmp = Path(tmp_name)
-        stub = _Child("stub", [sys.executable, "-m", "benchmarks.slack_server"], child_env(), tmp)
-        app = None
-        try:
-            stub_port = int(stub.ready(re.compile(r'"stub_port": (\d+)')).group(1))
-            env = {k: v for k, v in child_env().items()
-                   if not k.startswith(("SLACK_", "MICROSOFT_", "DIGEST_", "TEAMS", "INGEST_"))}
-            env.update({"SYNCMEDIC_ROOT": str(base.root), "SYNCMEDIC_DATA_DIR": str(base.data_dir),
-                        "HOST": "127.0.0.1", "PORT": "0", "WEB_CONCURRENCY": str(workers),
-                        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                        "SLACK_API_BASE_URL": f"http://127.0.0.1:{stub_port}/api/", "INGEST_TOKEN": TOKEN,
-                        "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}", "SCHEDULER": "off", "TEAMS": "off",
-                        "LOG_LEVEL": "WARNING"})
-            app = _Child("app", [sys.executable, "-m", "bot", "run"], env, tmp)
-            port = int(app.ready(LISTENING).group(1))
-            result = asyncio.run(_load(port, csv))
-        finally:
-            for child in (app, stub):
-                if child is not None:
-                    child.stop()
+        with Server(Path(tmp_name), workers, env={"INGEST_TOKEN": TOKEN}) as server:
+            result = asyncio.run(_load(server.app_port, csv))
     result.update({"bytes": len(csv), "workers": workers})
     return result
 

@@ -20,10 +20,8 @@ runs this stage alone.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
-import random
 import sys
 import tempfile
 import time
@@ -31,10 +29,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from benchmarks.inputs import SEED
 from benchmarks.report import Figure
+from benchmarks import slack_http
 from benchmarks.slack_http import (ACK_P99_LIMIT_MS, CONCURRENCY, REPLY_P99_LIMIT_MS, WARMUP_ROUNDS, WORKERS, Server,
-                                   _load, _ms)
+                                   _load, _ms, shuffled)
 
 CHANNELS = 10
 ROUNDS = 10               # 500 measured events, 400 of them in the channels that work
@@ -103,30 +101,11 @@ def figures_from(result: dict[str, Any]) -> list[Figure]:
 
 
 def run(texts: Sequence[str], workers: int = WORKERS) -> list[Figure]:
-    if not texts:
-        raise ValueError("no texts to send")
-    mixed = list(texts)
-    random.Random(SEED).shuffle(mixed)
-    return figures_from(_measure(mixed, workers))
+    return figures_from(_measure(shuffled(texts), workers))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.core.model.examples import load_heldout_examples
-    from bot.core.nlu.catalog import OUT_OF_SCOPE, load_catalog
-    from bot.settings import Settings
-
-    from benchmarks.report import as_json, table
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.slack_faults", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--workers", type=int, default=WORKERS, help=f"WEB_CONCURRENCY for the app (default {WORKERS})")
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    texts = [e.text for e in load_heldout_examples(settings.training_dir, load_catalog(settings.intents_dir))
-             if e.intent != OUT_OF_SCOPE]
-    figures = run(texts, args.workers)
-    print(as_json(figures, {}) if args.json else table(figures))
-    return 1 if any(f.failed for f in figures) else 0
+    return slack_http.main(argv, prog="python -m benchmarks.slack_faults", doc=__doc__ or "", measure=run)
 
 
 if __name__ == "__main__":

@@ -394,30 +394,36 @@ def figures_from(result: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def run(texts: Sequence[str], workers: int = WORKERS) -> list[Figure]:
-    """`texts`: realistic error messages (the held-out in-scope texts), used in a fixed shuffle."""
+def shuffled(texts: Sequence[str]) -> list[str]:
+    """`texts` (realistic error messages: the held-out in-scope texts) in a fixed shuffle."""
     if not texts:
         raise ValueError("no texts to send")
     mixed = list(texts)
     random.Random(SEED).shuffle(mixed)
-    return figures_from(_measure(mixed, workers))
+    return mixed
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(texts: Sequence[str], workers: int = WORKERS) -> list[Figure]:
+    return figures_from(_measure(shuffled(texts), workers))
+
+
+def main(argv: list[str] | None = None, *, prog: str = "python -m benchmarks.slack_http", doc: str = __doc__ or "",
+         measure: Callable[[Sequence[str], int], list[Figure]] = run) -> int:
+    """The command line of this benchmark, and of the others that drive the app the same way."""
     from bot.core.nlu.catalog import OUT_OF_SCOPE, load_catalog
     from bot.core.model.examples import load_heldout_examples
     from bot.settings import Settings
 
     from benchmarks.report import as_json, table
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.slack_http", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"WEB_CONCURRENCY for the app (default {WORKERS})")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     texts = [e.text for e in load_heldout_examples(settings.training_dir, load_catalog(settings.intents_dir))
              if e.intent != OUT_OF_SCOPE]
-    figures = run(texts, args.workers)
+    figures = measure(texts, args.workers)
     print(as_json(figures, {}) if args.json else table(figures))
     return 1 if any(f.failed for f in figures) else 0
 
