@@ -26,6 +26,7 @@ from typing import Callable
 
 from aiohttp import web
 
+from . import gcpolicy
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def serve(settings: Settings, make_app: AppFactory, workers: int, announce: Call
     settings = dataclasses.replace(settings, port=sock.getsockname()[1])
     if workers == 1:
         app = make_app(settings, 0)
+        gcpolicy.install(app)
 
         async def ready(_app: web.Application) -> None:
             announce(settings)
@@ -131,6 +133,7 @@ class _Supervisor:
                     pass
 
     def _supervise(self) -> int:
+        gcpolicy.settle()  # what the parent loaded (the model) is frozen once, shared by every worker
         for index in range(self.workers):
             self._spawn(index)
         if not self._wait_until_ready():
@@ -182,6 +185,7 @@ class _Supervisor:
             # Only worker 0 runs the in-process scheduler: one set of ticks is enough.
             settings = self.settings if index == 0 else dataclasses.replace(self.settings, scheduler=False)
             app = self.make_app(settings, index)
+            gcpolicy.install(app)
             ready_write = self.ready_write
 
             async def ready(_app: web.Application) -> None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..cases.digest import Digest, Entry, Group
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the digest's module brings SQLAlchemy, which `classify` never needs
+    from ..cases.digest import Digest, Entry, Group
     from .render import Renderer
 
 SPARK = "▁▂▃▄▅▆▇█"

@@ -15,16 +15,35 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 import time
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 BUSY_TIMEOUT_S = 30.0
+_no_wait = threading.local()
+
+
+class WriterBusy(RuntimeError):
+    """Another writer holds the lock, and the caller asked not to wait (see no_wait)."""
+
+
+@contextmanager
+def no_wait() -> Iterator[None]:
+    """Transactions begun in this block fail at once with WriterBusy instead of queueing, so
+    an event loop can write in place when the lock is free and hand the write to a thread
+    when it is not."""
+    _no_wait.on = True
+    try:
+        yield
+    finally:
+        _no_wait.on = False
 _FIRST_WAIT_S, _LONGEST_WAIT_S = 0.0002, 0.002
 pause = time.sleep  # a writer's wait for its turn (tests replace it to see a writer queue)
 _LOCK_FD = "syncmedic_write_lock_fd"
@@ -133,6 +152,12 @@ def _lock_fd(conn: Connection, lock_path: str | None) -> int | None:
 def _acquire(fd: int) -> None:
     """Short sleeps (0.2 ms, doubling to 2 ms) rather than a blocking flock, so a thread waiting
     here can never hang for good: after the busy timeout it fails the way SQLite would."""
+    if getattr(_no_wait, "on", False):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WriterBusy("another writer holds the database") from None
+        return
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     wait = _FIRST_WAIT_S
     while True:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 
 from sqlalchemy import text
 
@@ -132,4 +133,27 @@ def test_a_connection_dropped_mid_transaction_frees_the_lock(tmp_path):
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the dropped transaction kept it
     fcntl.flock(lock, fcntl.LOCK_UN)
     os.close(lock)
+    store.engine.dispose()
+
+
+def test_no_wait_refuses_at_once_when_another_writer_holds_the_lock(tmp_path):
+    import pytest
+
+    from bot.core.storage.sqlite import WriterBusy, no_wait
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    store = Store.from_url(url)
+    item = dict(platform="slack", workspace="T", channel="C", message="1.1", event_id="", kind="message", payload={})
+    lock = os.open(write_lock_path(url), os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    started = time.monotonic()
+    with pytest.raises(WriterBusy), no_wait():
+        store.record_events([item])
+    assert time.monotonic() - started < 0.5
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    with no_wait():  # free now: it writes in place
+        assert store.record_events([item]) != [None]
+    os.close(lock)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 1
     store.engine.dispose()
