@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
@@ -28,21 +29,23 @@ MODEL_CACHE_KEY = "syncmedic-model"
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
-    """A private data dir whose model/ is current for the real intents/ and training/."""
+    """A private data dir whose model/ is current for the real intents/ and training/. Test
+    workers (pytest-xdist) take turns here, so only the first builds a model the others copy."""
     data = tmp_path_factory.mktemp("data")
     cache = getattr(request.config, "cache", None)
     cache_dir = Path(cache.mkdir(MODEL_CACHE_KEY)) if cache is not None else None
-    for source in (PROJECT_ROOT / "var" / "model", cache_dir):
-        if source is not None and current_model_dir(source, PROJECT_ROOT):
-            shutil.copytree(source, data / "model")
-            break
-    copied = (data / "model").exists()
-    # Loads a current model as is; builds one into data/model otherwise.
-    build_core(Settings.from_env({"SYNCMEDIC_DATA_DIR": str(data)}))
-    assert current_model_dir(data / "model", PROJECT_ROOT)
-    if not copied and cache_dir is not None:  # keep it for the next run (git-ignored cache)
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        shutil.copytree(data / "model", cache_dir)
+    with FileLock(str((cache_dir or tmp_path_factory.getbasetemp()).parent / "syncmedic-model.lock")):
+        for source in (PROJECT_ROOT / "var" / "model", cache_dir):
+            if source is not None and current_model_dir(source, PROJECT_ROOT):
+                shutil.copytree(source, data / "model")
+                break
+        copied = (data / "model").exists()
+        # Loads a current model as is; builds one into data/model otherwise.
+        build_core(Settings.from_env({"SYNCMEDIC_DATA_DIR": str(data)}))
+        assert current_model_dir(data / "model", PROJECT_ROOT)
+        if not copied and cache_dir is not None:  # keep it for the next run (git-ignored cache)
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            shutil.copytree(data / "model", cache_dir)
     return data
 
 
