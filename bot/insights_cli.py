@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from .settings import Settings
 
@@ -44,8 +45,9 @@ def _period(settings: Settings, args: argparse.Namespace, now):
         return None
 
 
-def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
-    from .core.insights.render import report_renderer
+def _report(settings: Settings, args: argparse.Namespace) -> tuple[Any, Any] | int:
+    """The report for the command line's period, with the core that made it; or the exit code
+    (1: no database yet, 2: a bad period)."""
     from .core.storage.tables import utcnow
 
     made = _desk(settings)
@@ -55,7 +57,16 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     period = _period(settings, args, utcnow())
     if period is None:
         return 2
-    report = desk.build_report(period)
+    return desk.build_report(period), core
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from .core.insights.render import report_renderer
+
+    built = _report(settings, args)
+    if isinstance(built, int):
+        return built
+    report, core = built
     rendered = report_renderer(core.renderer)
     if args.html:
         target = Path(args.html)
@@ -75,14 +86,11 @@ def cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
     from .core.insights.draft import DraftError, write_draft
     from .core.storage.tables import utcnow
 
-    made = _desk(settings)
-    if made is None:
-        return 1
-    desk, core = made
-    period = _period(settings, args, utcnow())
-    if period is None:
-        return 2
-    gaps = desk.build_report(period).gaps
+    built = _report(settings, args)
+    if isinstance(built, int):
+        return built
+    report, core = built
+    gaps, period = report.gaps, report.period
     if not args.draft:
         if args.json:
             print(json.dumps(gaps.to_json(), indent=2, ensure_ascii=False))

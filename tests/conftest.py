@@ -111,3 +111,22 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("fresh_postgres")
+
+
+@pytest.fixture
+def store(database_url):
+    """A migrated Store on each database (folders with their own clocked store override it)."""
+    from bot.core.storage.store import Store
+
+    s = Store.from_url(database_url)
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    from bot.core.storage.store import Store
+
+    s = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
+    yield s
+    s.engine.dispose()

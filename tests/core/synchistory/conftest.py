@@ -1,3 +1,3 @@
-"""The import tests' stores and engine (tests/ingest/conftest.py)."""
+"""The import tests' engine (tests/ingest/conftest.py); their stores are tests/conftest.py's."""
 
-from tests.ingest.conftest import engine, sqlite_store, store  # noqa: F401 - fixtures
+from tests.ingest.conftest import engine  # noqa: F401 - fixture
