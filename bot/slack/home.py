@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from ..core.insights.render import report_renderer
-from ..core.replies.render import Renderer, age_text
+from ..core.replies.moments import age_text
+from ..core.replies.render import Renderer
 from ..core.storage.tables import Case
 from .format import slack_escape
 

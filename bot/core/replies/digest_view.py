@@ -11,12 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
+from .formats import ChannelFormat, Safe
+from .moments import age_text
 
 if TYPE_CHECKING:  # types only: the digest's module brings SQLAlchemy, which `classify` never needs
     from ..cases.digest import Digest, Entry, Group
-    from .render import Renderer
+
+
+class DigestRenderer(Protocol):
+    """What the digest needs of the Renderer (bot/core/replies/render.py), which calls it."""
+
+    formats: Mapping[str, ChannelFormat]
+    phrases: Callable[..., str]
+
+    def raw_layout(self, channel: str, name: str, ctx: dict[str, Any]) -> Any: ...
+
 
 SPARK = "▁▂▃▄▅▆▇█"
 QUESTION_WORDS = 8
@@ -57,9 +68,9 @@ def epoch(moment: datetime | None) -> str:
 
 
 class DigestWords:
-    """Builds the digest's layout context for one channel from a Renderer's phrases."""
+    """Builds the digest's layout context for one channel from the Renderer's phrases."""
 
-    def __init__(self, renderer: "Renderer", channel: str) -> None:
+    def __init__(self, renderer: DigestRenderer, channel: str) -> None:
         self.r = renderer
         self.channel = channel
         self.fmt = renderer.formats[channel]
@@ -68,7 +79,6 @@ class DigestWords:
         return self.r.phrases(key, self.channel, **values)
 
     def entry(self, e: Entry) -> str:
-        from .render import Safe  # noqa: PLC0415 - render imports this module
 
         esc = self.fmt.escape
         details = ", ".join(esc(d) for d in e.details)
@@ -82,7 +92,6 @@ class DigestWords:
         return self.say("digest_asked_erased", who=who, reference=reference)
 
     def group(self, g: Group, now: datetime) -> dict[str, Any]:
-        from .render import age_text  # noqa: PLC0415
 
         title = g.title if g.title is not None else self.say("digest_unknown_title")
         return {"intent": g.intent, "title": title, "count": g.count, "age": age_text(g.oldest, now, self.r.phrases),
@@ -103,7 +112,7 @@ class DigestWords:
         }
 
 
-def digest_post(renderer: "Renderer", channel: str, digest: Digest, compact: bool = False) -> DigestPost:
+def digest_post(renderer: DigestRenderer, channel: str, digest: Digest, compact: bool = False) -> DigestPost:
     """The digest for `channel`, fitted: as many groups as the budget allows in the message, the
     rest in thread replies."""
     view = DigestWords(renderer, channel).view(digest)
@@ -146,7 +155,7 @@ def digest_post(renderer: "Renderer", channel: str, digest: Digest, compact: boo
     return DigestPost(fmt.fit(message), [fmt.fit(r) for r in rest], shown)
 
 
-def digest_json(renderer: "Renderer", digest: Digest) -> dict[str, Any]:
+def digest_json(renderer: DigestRenderer, digest: Digest) -> dict[str, Any]:
     """`python -m bot digest --preview --json`: every group, every shown reference, the header's figures."""
     words = DigestWords(renderer, "text")
     groups = []

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
+class Safe(str):
+    """Already escaped for the channel; finalize lets it through untouched."""
+
+
 def _unchanged(rendered: Any) -> Any:
     return rendered
 

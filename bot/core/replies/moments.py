@@ -33,3 +33,16 @@ def when_text(moment: datetime, now: datetime, tz: ZoneInfo, say: Say) -> str:
     days = (local.date() - today.date()).days
     key = {0: "when_today", 1: "when_tomorrow", -1: "when_yesterday"}.get(days, "when_day")
     return say(key, time=f"{local:%H:%M}", day=day_text(local, today))
+
+
+def age_text(since: datetime | None, now: datetime, phrases: Say) -> str:
+    """How long something has been open ("12 min", "5 hours", "3 days"; the words are
+    phrases.yaml's age_*): the digest's "oldest ..." and the App Home's "Asked ... ago"."""
+    if since is None:
+        return phrases("age_unknown")
+    minutes = max(1, int((now - since).total_seconds() // 60))  # "1 min" for anything just asked
+    if minutes < 120:
+        return phrases("age_minutes", count=minutes)
+    if minutes < 2 * 24 * 60:
+        return phrases("age_hours", count=minutes // 60)
+    return phrases("age_days", count=minutes // (24 * 60))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -26,16 +25,12 @@ from ..nlu.answers import Answer, AnswerKind, Finding
 from ..nlu.catalog import OUT_OF_SCOPE, Catalog
 from ..nlu.text import one_line
 from .digest_view import DigestPost, DigestWords, digest_json, digest_post
-from .formats import ChannelFormat
+from .formats import ChannelFormat, Safe
 
 EVIDENCE_CHARS = 200
 KB_MEMO_SIZE = 4096  # rendered knowledge-base snippets kept (see Renderer.kb_text)
 
 _BOLD = re.compile(r"\*\*([^*\n]{1,200})\*\*")
-
-
-class Safe(str):
-    """Already escaped for the channel; finalize lets it through untouched."""
 
 
 def _kb_environment(channel: ChannelFormat) -> Environment:
@@ -333,19 +328,6 @@ class Renderer:
             view = DigestWords(self, "text").view(digest)
             return self._layout.get_template("text/digest.txt.j2").render(view).strip() + "\n"
         return self.digest_post(channel, digest).main
-
-
-def age_text(since: datetime | None, now: datetime, phrases: "Phrases") -> str:
-    """How long something has been open ("12 min", "5 hours", "3 days"; the words are
-    phrases.yaml's age_*): the digest's "oldest ..." and the App Home's "Asked ... ago"."""
-    if since is None:
-        return phrases("age_unknown")
-    minutes = max(1, int((now - since).total_seconds() // 60))  # "1 min" for anything just asked
-    if minutes < 120:
-        return phrases("age_minutes", count=minutes)
-    if minutes < 2 * 24 * 60:
-        return phrases("age_hours", count=minutes // 60)
-    return phrases("age_days", count=minutes // (24 * 60))
 
 
 class Phrases:

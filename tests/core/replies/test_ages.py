@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.core.replies.render import Phrases, age_text
+from bot.core.replies.moments import age_text
+from bot.core.replies.render import Phrases
 from bot.settings import PROJECT_ROOT
 from bot.wiring import channel_formats
 
