@@ -6,6 +6,7 @@ real scheduler)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
@@ -694,3 +695,23 @@ async def test_the_app_starts_the_scheduler_unless_switched_off(tmp_path, core, 
     finally:
         await runner.cleanup()
         store.engine.dispose()
+
+
+async def test_a_round_stopped_by_shutdown_is_not_logged_as_a_failed_job(caplog):
+    """SIGTERM mid-round: the round is cancelled with the loop's tasks; APScheduler must not
+    report it as a job that raised (an ERROR with a traceback in every clean shutdown)."""
+    started = asyncio.Event()
+
+    async def slow_round() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    with caplog.at_level(logging.INFO):
+        scheduler = start_scheduler(slow_round, 3600)
+        await asyncio.wait_for(started.wait(), 5)
+        scheduler.shutdown(wait=False)
+        for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+            task.cancel()
+        await asyncio.sleep(0.05)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+    assert any("stopped by shutdown" in r.getMessage() for r in caplog.records)

@@ -258,8 +258,17 @@ def start_scheduler(tick: Callable[[], Any], interval_seconds: float) -> Any:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
+    async def round_() -> Any:
+        try:
+            return await tick()
+        except asyncio.CancelledError:
+            # Shutdown stopped a round mid-way: nothing is lost (its claims run out and are
+            # taken over), and APScheduler would log it as a failed job with a traceback.
+            log.info("a scheduler round was stopped by shutdown; what it held is taken over")
+            return None
+
     scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
-    scheduler.add_job(tick, IntervalTrigger(seconds=interval_seconds), id="syncmedic_tick",
+    scheduler.add_job(round_, IntervalTrigger(seconds=interval_seconds), id="syncmedic_tick",
                       next_run_time=datetime.now().astimezone())
     scheduler.start()
     return scheduler
