@@ -68,6 +68,14 @@ class Diagnosed:
     case: Case | None
     asked: Asked | None = None  # the message's record for the admin's report, written with the case
 
+    def with_case_id(self, case_id: str | None) -> "Diagnosed":
+        """The same plan with the case id decided when its message was recorded (every try of a
+        message opens the same case), on the case and on the message's record alike."""
+        if self.case is None or not case_id:
+            return self
+        asked = replace(self.asked, case_id=case_id) if self.asked is not None else None
+        return Diagnosed(self.answer, replace(self.case, id=case_id), asked)
+
 
 def _code(answer: Answer) -> str:
     """The QuickBooks error code the message carried, if any (what the report groups by)."""

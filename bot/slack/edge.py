@@ -223,10 +223,8 @@ class SlackEdge:
             text, notes = await self._with_files(work)
             async with self._preparing:
                 answer = await self._answer_to(text)
-                diagnosed = self._plan(work, text, answer)
+                diagnosed = self._plan(work, text, answer).with_case_id(job.case_id)
                 case = diagnosed.case
-                if case is not None and job.case_id:
-                    case = replace(case, id=job.case_id)
                 case_id = case.id if case is not None else None
                 payload = self._render(answer, case_id, notes)
                 if case is not None:   # written once, whichever try gets here first
@@ -234,8 +232,7 @@ class SlackEdge:
         except Exception:  # noqa: BLE001 - left "received": a recovery tries again later
             log.exception("answering %s failed; it will be retried", job.where)
             return None
-        asked = replace(diagnosed.asked, case_id=case_id or "") if diagnosed.asked is not None else None
-        return answer, case_id, payload, asked
+        return answer, case_id, payload, diagnosed.asked
 
     def _plan(self, work: tr.Work, text: str, answer: Answer) -> Diagnosed:
         where = Where("slack", work.team, work.channel, work.reply_thread, work.ts, work.user)

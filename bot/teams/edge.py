@@ -173,11 +173,12 @@ class TeamsEdge:
             await self.db(self.store.finish_event, row)
             return
         [answer] = await asyncio.to_thread(self.desk.answer_many, [incoming.text])
-        [diagnosed] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
+        [planned] = self.desk.plan_cases([(incoming.text, incoming.where)], [answer])
+        diagnosed = planned.with_case_id(case_id)
         case = diagnosed.case
         if case is not None:
-            case = replace(case, id=case_id or case.id,
-                           user_tz=incoming.timezone[:USER_TZ_CHARS] if incoming.timezone else case.user_tz)
+            if incoming.timezone:
+                case = replace(case, user_tz=incoming.timezone[:USER_TZ_CHARS])
             # Written before the answer is sent (once, whichever try gets here first): its
             # buttons always point at a case that exists.
             await self.db(partial(self.store.progress, opened=[case], followup_due=self.desk.followup_due()))
@@ -192,7 +193,7 @@ class TeamsEdge:
             log.warning("Teams refused an answer as too large; sending it as text")
             ref = await send(tr.plain_answer_activity(
                 self.say("teams_plain_fallback"), self.renderer.text(answer, case_id), activity))
-        asked = [replace(diagnosed.asked, case_id=case_id or "")] if diagnosed.asked else []
+        asked = [diagnosed.asked] if diagnosed.asked is not None else []
         await self.db(partial(self.store.progress, answered=[(row, case_id, ref)], asked=asked))
 
     async def _command(self, command: str, incoming: tr.Incoming) -> str:

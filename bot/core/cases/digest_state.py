@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..storage.store import Store
 from ..storage.tables import OPEN, RESOLVED, CaseRow, DigestRunRow, DigestSnoozeRow, SyncErrorRow
+from .followups import DEFAULT_CLAIM_LEASE
 
-DEFAULT_CLAIM_LEASE = timedelta(seconds=60)  # EVENT_RETRY_AFTER's default
 SNOOZE_FOR = timedelta(days=1)
 
 
