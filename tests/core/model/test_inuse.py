@@ -36,13 +36,6 @@ def machines(tiny_trained, tmp_path) -> list[tuple[Path, Path]]:
     return [copy_trained(tiny_trained, tmp_path / name) for name in ("a", "b")]
 
 
-@pytest.fixture
-def store(database_url):
-    s = Store.from_url(database_url)
-    yield s
-    s.engine.dispose()
-
-
 def publish_another(store: Store, core, threshold: float) -> str:
     """Publish the model `core` serves with another threshold (other bytes, other answers), as
     a retrain elsewhere would, without spending seconds training: its fingerprint."""
