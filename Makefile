@@ -37,7 +37,10 @@ test: install
 	@tools/ensure-postgres.sh
 	@tools/ensure-chromium.sh
 	@tools/ensure-npm-packages.sh
-	$(PY) -m pytest -n auto
+	@# Bytecode is cached (in git-ignored __pycache__ folders) even where the shell turns it off:
+	@# each worker and each `python -m bot` the tests start would otherwise compile every module
+	@# again, and pytest rewrite every test module's asserts (10 s of collection instead of 5).
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadgroup
 
 bench: install
 	$(PY) -m benchmarks

@@ -9,6 +9,7 @@ Nothing here writes to var/, intents/ or training/.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import Core, build_core  # noqa: E402
-from tests.support import current_model_dir, make_tiny_root  # noqa: E402
+from tests.support import current_model_dir, make_tiny_root, migrated_sqlite  # noqa: E402
 
 MODEL_CACHE_KEY = "syncmedic-model"
 
@@ -108,25 +109,79 @@ def fresh_postgres(postgres_url):
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request, tmp_path):
+    """An empty database on each engine (for the tests of migrations and of processes that
+    migrate at start-up)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("fresh_postgres")
 
 
+# Migrating a new database costs 0.1-0.4 s, and some 600 tests open a store: they start from a
+# copy of one database each worker migrated once (SQLite: the file; PostgreSQL: a TEMPLATE).
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bot.core.storage.store import Store
+
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    Store.from_url(f"sqlite:///{path}").engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url) -> str:
+    from bot.core.storage.store import Store
+    from tests.postgres import new_database
+
+    url = new_database(postgres_url)
+    Store.from_url(url).engine.dispose()  # nobody may be connected to a template while it is copied
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def migrated_url(request, tmp_path):
+    """A migrated database on each engine, whose file (SQLite) is the one `database_url` names."""
+    if request.param == "sqlite":
+        return migrated_sqlite(tmp_path / "test.db", request.getfixturevalue("sqlite_template"))
+    from tests.postgres import new_database
+
+    return new_database(request.getfixturevalue("postgres_url"), template=request.getfixturevalue("postgres_template"))
+
+
 @pytest.fixture
-def store(database_url):
+def store(migrated_url):
     """A migrated Store on each database (folders with their own clocked store override it)."""
     from bot.core.storage.store import Store
 
-    s = Store.from_url(database_url)
+    s = Store.from_url(migrated_url)
     yield s
     s.engine.dispose()
 
 
 @pytest.fixture
-def sqlite_store(tmp_path):
+def sqlite_store(tmp_path, sqlite_template):
     from bot.core.storage.store import Store
 
-    s = Store.from_url(f"sqlite:///{tmp_path / 'store.db'}")
+    s = Store.from_url(migrated_sqlite(tmp_path / "store.db", sqlite_template))
     yield s
     s.engine.dispose()
+
+
+# -- running on every core (pytest-xdist; `make test` runs `-n auto --dist loadgroup`) ---------------
+
+# The tests of real processes (kill -9, two schedulers, web workers, outages) mostly wait on
+# their timers. They run one after another on one worker, and that worker is one more than
+# the cores, so the cores stay busy with the other tests meanwhile (4 min -> 3.5 min on 2 cores).
+_WAITING = ("tests/scheduling/test_faults.py", "tests/scheduling/test_real_process.py",
+            "tests/scheduling/test_monthly.py", "tests/scheduling/test_web_workers.py",
+            "tests/scheduling/test_outage.py", "tests/scheduling/test_model_in_use.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(_WAITING):
+            item.add_marker(pytest.mark.xdist_group("waiting_on_processes"))
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    return (os.cpu_count() or 1) + 1

@@ -7,6 +7,7 @@ installs Debian's postgresql package first when it is missing (tools/ensure-post
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
@@ -60,12 +61,16 @@ def throwaway_cluster() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def new_database(server_url: str) -> str:
-    """A new, empty database on the server; its URL."""
+@functools.cache
+def _admin(server_url: str) -> sa.Engine:
+    """One autocommit connection pool per server for creating databases."""
+    return sa.create_engine(server_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+
+
+def new_database(server_url: str, template: str = "") -> str:
+    """A new database on the server, empty or a copy of `template` (a database's name); its URL."""
     name = "t_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(server_url.replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with _admin(server_url).connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     return server_url.rsplit("/", 1)[0] + "/" + name

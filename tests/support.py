@@ -39,11 +39,19 @@ def run_bot(args: list[str], *, stdin: bytes | str = b"", env: dict[str, str] | 
     """`python -m bot ARGS` from the project root, in an environment the test controls."""
     base = {k: v for k, v in os.environ.items()
             if not k.startswith("SYNCMEDIC_") and k not in ("MODEL_STALE", "PORT", "DATABASE_URL")}
-    base.update({"PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    base.update({"PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1"})
     base.update(env or {})
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
     return subprocess.run([sys.executable, "-m", "bot", *args], input=data, capture_output=True,
                           cwd=PROJECT_ROOT, env=base, timeout=timeout)
+
+
+def migrated_sqlite(path: Path, template: Path) -> str:
+    """`path` as a migrated database: the template's copy unless a database is already there."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 def strings(value: Any) -> Iterator[str]:

@@ -34,7 +34,7 @@ class SandboxServer:
         self.env = {k: os.environ[k] for k in _KEPT if k in os.environ}
         self.env.update({"PORT": "0", "HOST": "127.0.0.1", "MODEL_STALE": "refuse" if data_dir else "rebuild",
                          "DATABASE_URL": f"sqlite:///{workdir / 'sandbox.db'}", "SYNCMEDIC_ROOT": str(PROJECT_ROOT),
-                         "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "LOG_LEVEL": "INFO"})
+                         "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"})
         if data_dir is not None:
             self.env["SYNCMEDIC_DATA_DIR"] = str(data_dir)
         self.env.update(env)

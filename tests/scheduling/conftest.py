@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.storage.store import Store
-from tests.support import Clock
+from tests.support import Clock, migrated_sqlite
 
 from tests.scheduling.helpers import MONDAY_9_NY
 from tests.scheduling.processes import Proc
@@ -26,16 +26,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(database_url, clock):
+def store(migrated_url, clock):
     """A migrated store on SQLite and on PostgreSQL, writing times from the test's clock."""
-    s = Store.from_url(database_url, clock=clock)
+    s = Store.from_url(migrated_url, clock=clock)
     yield s
     s.engine.dispose()
 
 
 @pytest.fixture
-def sqlite_store(sqlite_url, clock):
-    s = Store.from_url(sqlite_url, clock=clock)
+def sqlite_store(tmp_path, sqlite_template, clock):
+    """The store on the file `sqlite_url` names."""
+    s = Store.from_url(migrated_sqlite(tmp_path / "sched.db", sqlite_template), clock=clock)
     yield s
     s.engine.dispose()
 

@@ -25,7 +25,7 @@ _CLEARED = ("SYNCMEDIC_", "SLACK_", "DIGEST_", "FOLLOWUP_", "SCHEDULER", "BUSINE
 def bot_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED)}
     env.update({"SYNCMEDIC_ROOT": str(PROJECT_ROOT), "SYNCMEDIC_DATA_DIR": str(data_dir), "MODEL_STALE": "refuse",
-                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "LOG_LEVEL": "INFO"})
+                "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"})
     env.update(extra)
     return env
 

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Undefined, meta, pass_context
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, Undefined, nodes, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -158,20 +158,22 @@ class Renderer:
 
     # -- knowledge-base text -------------------------------------------------------------
 
-    def warm_up(self, channels: tuple[str, ...] = ("slack", "teams", "text")) -> int:
-        """Compile every knowledge-base snippet now (a server does this at start-up, so the
-        first reply of each kind does not pay for it)."""
+    def warm_up(self, channels: tuple[str, ...] = ("slack", "teams")) -> int:
+        """Compile now what a server renders, so the first reply of each kind does not pay for
+        it: every knowledge-base snippet and layout of `channels`, and the plain-text summaries
+        each answer's list of topics shows. (What only the command line or a fallback renders
+        compiles when first needed.)"""
         count = 0
         for intent in self.catalog.intents.values():
             sources = [intent.summary, intent.means, intent.escalate, intent.answer, *intent.causes]
             sources += [t for step in intent.steps for t in (step.text, step.risky)]
             for v in intent.variants:
                 sources += [v.escalate, *v.causes, *(t for step in v.steps for t in (step.text, step.risky))]
-            for channel in channels:
-                for source in filter(None, sources):
+            for channel, texts in [*((c, sources) for c in channels), ("text", [intent.summary])]:
+                for source in filter(None, texts):
                     self.kb_text(channel, source, {})
                     count += 1
-        for name in self._layout.list_templates():
+        for name in self._layout.list_templates(filter_func=lambda name: name.split("/")[0] in channels):
             self._layout.get_template(name)
         return count
 
@@ -197,8 +199,12 @@ class Renderer:
         if compiled is None:
             env = self._kb_envs[channel]
             prepared = _BOLD.sub(r"{% filter b %}\1{% endfilter %}", source)
-            names = tuple(sorted(meta.find_undeclared_variables(env.parse(prepared))))
-            compiled = self._kb_cache[key] = (env.from_string(prepared), names)
+            tree = env.parse(prepared)  # parsed once: for the names it uses and for its code
+            # Every name it reads (a superset of the entities it uses is enough for the memo
+            # below, and costs a fraction of jinja's meta.find_undeclared_variables).
+            names = tuple(sorted({n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}))
+            template = env.template_class.from_code(env, env.compile(tree), env.make_globals(None), None)
+            compiled = self._kb_cache[key] = (template, names)
         template, names = compiled
         # A snippet's text depends only on the entities it names, so most of an answer's dozen
         # snippets are the same string every time: rendering each costs more than the rest of

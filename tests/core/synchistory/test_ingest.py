@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -392,9 +393,15 @@ def write_history(path, *, seed: int = 7) -> dict[str, int]:
             "unchanged": 5_000, "skipped": 51_997, "problems": 3}
 
 
-def test_a_100000_row_file(store, engine, tmp_path):
-    path = tmp_path / "history.csv"
-    expected = write_history(path)
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    """The 100,000-line file, written once for both databases."""
+    path = tmp_path_factory.mktemp("history") / "history.csv"
+    return path, write_history(path)
+
+
+def test_a_100000_row_file(store, engine, history_file):
+    path, expected = history_file
     started = time.perf_counter()
     report = import_csv(store, engine, path)
     elapsed = time.perf_counter() - started
