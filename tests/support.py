@@ -34,16 +34,68 @@ def current_model_dir(folder: Path, root: Path) -> bool:
     return stale_reason(meta, root / "intents", root / "training") is None
 
 
-def run_bot(args: list[str], *, stdin: bytes | str = b"", env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
-    """`python -m bot ARGS` from the project root, in an environment the test controls."""
+def _bot_environment(env: dict[str, str] | None) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items()
             if not k.startswith("SYNCMEDIC_") and k not in ("MODEL_STALE", "PORT", "DATABASE_URL")}
     base.update({"PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1"})
     base.update(env or {})
+    return base
+
+
+def run_bot(args: list[str], *, stdin: bytes | str = b"", env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
+    """`python -m bot ARGS` from the project root, in an environment the test controls."""
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
     return subprocess.run([sys.executable, "-m", "bot", *args], input=data, capture_output=True,
-                          cwd=PROJECT_ROOT, env=base, timeout=timeout)
+                          cwd=PROJECT_ROOT, env=_bot_environment(env), timeout=timeout)
+
+
+def run_bot_here(args: list[str], *, stdin: bytes | str = b"", env: dict[str, str] | None = None
+                 ) -> subprocess.CompletedProcess[bytes]:
+    """What run_bot returns, from `bot.__main__.main` in this process: the same environment (and
+    only it), the project root as the working directory, stdin a real pipe, stdout and stderr
+    in UTF-8 as bytes, an uncaught exception a traceback and exit status 1. It saves a second
+    interpreter's start (about a second) for tests of what a command does; tests of the process
+    itself (its imports, invalid bytes on its stdin, exit statuses at start-up) use run_bot."""
+    import io
+    import traceback
+
+    from bot.__main__ import main
+
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        with open(write_end, "wb") as pipe:
+            with contextlib.suppress(BrokenPipeError):
+                pipe.write(data)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    try:
+        os.environ.clear()
+        os.environ.update(_bot_environment(env))
+        os.chdir(PROJECT_ROOT)
+        sys.stdin, sys.stdout, sys.stderr = open(read_end, encoding="utf-8"), out, err
+        try:
+            code = main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # noqa: BLE001 - what the interpreter would print, and its status
+            traceback.print_exc()
+            code = 1
+    finally:
+        sys.stdin.close()
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        feeder.join(10)
+    return subprocess.CompletedProcess(["bot", *args], code, out.buffer.getvalue(), err.buffer.getvalue())
 
 
 def migrated_sqlite(path: Path, template: Path) -> str:

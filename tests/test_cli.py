@@ -1,4 +1,6 @@
-"""`python -m bot ...` end to end, in subprocesses.
+"""`python -m bot ...` end to end: what each command does, through its command line in this
+process (run_bot_here), and the process itself (stdin bytes, imports, a first reply, training)
+in subprocesses.
 
 Every subprocess uses the session's data dir (its model is current) with MODEL_STALE=refuse,
 so none of them retrains; `train` runs on the tiny synthetic project."""
@@ -12,7 +14,7 @@ import pytest
 
 from bot.core.replies.render import Phrases
 from bot.wiring import channel_formats
-from tests.support import PROJECT_ROOT, current_model_dir, run_bot, strict_json, strings
+from tests.support import PROJECT_ROOT, current_model_dir, run_bot, run_bot_here, strict_json, strings
 
 PHRASES = Phrases(PROJECT_ROOT / "responses", channel_formats())
 BILL = 'Bill "BILL-7731" has not been exported to QuickBooks'
@@ -92,7 +94,7 @@ def test_classify_reports_every_finding_kind_and_source_system(cli_env):
     lines = [{"id": "paste", "text": paste},
              {"id": "xero", "text": "Xero says the invoice date is before the lock date"},
              {"id": "fr", "text": "La période comptable est clôturée dans QuickBooks, la synchro DEAR échoue."}]
-    result = run_bot(["classify"], stdin="".join(json.dumps(x) + "\n" for x in lines), env=cli_env)
+    result = run_bot_here(["classify"], stdin="".join(json.dumps(x) + "\n" for x in lines), env=cli_env)
     assert result.returncode == 0, result.stderr.decode()
     records = {r["id"]: r for r in map(strict_json, out_lines(result))}
     found = records["paste"]["findings"]
@@ -106,14 +108,14 @@ def test_classify_reports_every_finding_kind_and_source_system(cli_env):
 
 
 def test_classify_empty_input(cli_env):
-    result = run_bot(["classify"], stdin=b"", env=cli_env)
+    result = run_bot_here(["classify"], stdin=b"", env=cli_env)
     assert result.returncode == 0
     assert result.stdout == b""
 
 
 def test_classify_output_is_always_strict_json(cli_env):
     stdin = b'{"id": NaN, "text": "hi"}\n{"id": 1e999, "text": "hi"}\n'
-    result = run_bot(["classify"], stdin=stdin, env=cli_env)
+    result = run_bot_here(["classify"], stdin=stdin, env=cli_env)
     assert result.returncode == 0
     for line in out_lines(result):
         strict_json(line)
@@ -131,14 +133,14 @@ def test_ask_with_an_argument(cli_env):
 
 
 def test_ask_from_stdin(cli_env):
-    result = run_bot(["ask"], stdin=f"morning all\n{BILL}\nany ideas?\n", env=cli_env)
+    result = run_bot_here(["ask"], stdin=f"morning all\n{BILL}\nany ideas?\n", env=cli_env)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().startswith("A supplier bill has not reached QuickBooks yet\n")
 
 
 @pytest.mark.parametrize("fmt", ["json", "slack", "teams"])
 def test_ask_formats(cli_env, fmt):
-    result = run_bot(["ask", "--format", fmt, "Unexpected", "user", "error.", "(", "-12476", ")"], env=cli_env)
+    result = run_bot_here(["ask", "--format", fmt, "Unexpected", "user", "error.", "(", "-12476", ")"], env=cli_env)
     assert result.returncode == 0, result.stderr.decode()
     data = json.loads(result.stdout)
     if fmt == "json":
@@ -154,13 +156,13 @@ def test_ask_formats(cli_env, fmt):
 
 
 def test_ask_out_of_scope(cli_env):
-    result = run_bot(["ask", "my printer keeps jamming on page two"], env=cli_env)
+    result = run_bot_here(["ask", "my printer keeps jamming on page two"], env=cli_env)
     assert result.returncode == 0
     assert "I don't recognise this" in result.stdout.decode()
 
 
 def test_ask_another_product_is_refused_naming_it(cli_env):
-    result = run_bot(["ask", "how do I reset my Xero password"], env=cli_env)
+    result = run_bot_here(["ask", "how do I reset my Xero password"], env=cli_env)
     assert result.returncode == 0
     reply = result.stdout.decode()
     assert "about Xero, not the DEAR / Cin7 Core sync" in reply
@@ -201,14 +203,14 @@ def test_chat_conversation(cli_env, catalog, core):
 def test_ask_says_nothing_a_one_shot_reader_cannot_answer(cli_env):
     """`ask` prints one reply and exits: no "Reply 'fixed'" (chat asks that, since it reads on)."""
     for text in (BILL, "the sync is acting weird since yesterday, any idea?", "I need to talk to a human"):
-        out = run_bot(["ask", text], env=cli_env).stdout.decode()
+        out = run_bot_here(["ask", text], env=cli_env).stdout.decode()
         assert "Reply" not in out and 'reply "person"' not in out, out
         assert not out.rstrip().endswith('"not this".')
 
 
 def test_chat_still_failing_and_person(cli_env):
     script = "\n".join([BILL, "still failing", "person", "quit", "this is never read"])
-    result = run_bot(["chat"], stdin=script, env=cli_env)
+    result = run_bot_here(["chat"], stdin=script, env=cli_env)
     assert result.returncode == 0
     out = result.stdout.decode()
     assert PHRASES("chat_still_failing") in out
@@ -216,7 +218,7 @@ def test_chat_still_failing_and_person(cli_env):
 
 
 def test_chat_ends_at_eof(cli_env):
-    result = run_bot(["chat"], stdin="hi", env=cli_env)
+    result = run_bot_here(["chat"], stdin="hi", env=cli_env)
     assert result.returncode == 0
     assert "Hi, I'm SyncMedic." in result.stdout.decode()
 
@@ -237,7 +239,7 @@ def test_classify_never_imports_scikit_learn(cli_env):
 
 def test_evaluate_json(cli_env, tmp_path):
     matrix = tmp_path / "out" / "matrix.svg"
-    result = run_bot(["evaluate", "--json", "--matrix", str(matrix)], env=cli_env)
+    result = run_bot_here(["evaluate", "--json", "--matrix", str(matrix)], env=cli_env)
     assert result.returncode == 0, result.stderr.decode()
     report = json.loads(result.stdout)
     assert {"total", "accuracy", "in_scope_top3", "out_of_scope", "per_intent", "confusions",
@@ -263,7 +265,7 @@ def test_evaluate_json(cli_env, tmp_path):
 
 
 def test_evaluate_prints_both_sets_side_by_side(cli_env, tmp_path):
-    result = run_bot(["evaluate", "--matrix", str(tmp_path / "m.svg")], env=cli_env)
+    result = run_bot_here(["evaluate", "--matrix", str(tmp_path / "m.svg")], env=cli_env)
     assert result.returncode == 0, result.stderr.decode()
     header = result.stdout.decode().splitlines()[0]
     assert "training/heldout/" in header and "training/heldout-wild/" in header
@@ -283,7 +285,7 @@ def test_train_quiet_into_a_temp_data_dir(tiny_root, tmp_path):
     assert "examples: 40" in out
     assert current_model_dir(data / "model", tiny_root)
     # the model it wrote is served as is
-    ask = run_bot(["ask", "--format", "json", 'Widget "W-42" is stuck in the queue'],
+    ask = run_bot_here(["ask", "--format", "json", 'Widget "W-42" is stuck in the queue'],
                   env={**env, "MODEL_STALE": "refuse"})
     assert ask.returncode == 0, ask.stderr.decode()
     assert json.loads(ask.stdout)["intent"] == "widget_stuck"
@@ -293,7 +295,7 @@ def test_train_quiet_into_a_temp_data_dir(tiny_root, tmp_path):
 
 def test_stale_model_with_refuse_exits_2(tiny_root, tmp_path):
     env = {"SYNCMEDIC_ROOT": str(tiny_root), "SYNCMEDIC_DATA_DIR": str(tmp_path / "none"), "MODEL_STALE": "refuse"}
-    result = run_bot(["ask", "hi"], env=env)
+    result = run_bot_here(["ask", "hi"], env=env)
     assert result.returncode == 2
     assert "python -m bot train" in result.stderr.decode()
     assert not (tmp_path / "none" / "model").exists()
@@ -301,7 +303,7 @@ def test_stale_model_with_refuse_exits_2(tiny_root, tmp_path):
 
 @pytest.mark.parametrize("env", [{"MODEL_STALE": "sometimes"}, {"PORT": "99999"}, {"FOLLOWUP_AFTER": "soon"}])
 def test_bad_settings_exit_2(cli_env, env):
-    result = run_bot(["ask", "hi"], env={**cli_env, **env})
+    result = run_bot_here(["ask", "hi"], env={**cli_env, **env})
     assert result.returncode == 2
     assert result.stderr.decode().startswith("configuration error:")
     assert next(iter(env)) in result.stderr.decode()
@@ -310,6 +312,6 @@ def test_bad_settings_exit_2(cli_env, env):
 def test_broken_knowledge_base_exits_2(tmp_path, tiny_root):
     (tiny_root / "intents" / "gadget_lost.yaml").write_text("id: wrong_id\n", encoding="utf-8")
     env = {"SYNCMEDIC_ROOT": str(tiny_root), "SYNCMEDIC_DATA_DIR": str(tmp_path / "d")}
-    result = run_bot(["ask", "hi"], env=env)
+    result = run_bot_here(["ask", "hi"], env=env)
     assert result.returncode == 2
     assert "gadget_lost.yaml" in result.stderr.decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import DEFAULT_SUPPORT_CONTACT, Settings, SettingsError
-from tests.support import run_bot
+from tests.support import run_bot_here
 
 
 def test_the_default_is_cin7_cores_help_centre():
@@ -25,7 +25,7 @@ def test_an_unusable_contact_stops_start_up_naming_the_variable(value):
 
 
 def test_the_configured_contact_reaches_the_reply(cli_env):
-    result = run_bot(["ask", 'Bill "BILL-7731" has not been exported to QuickBooks'],  # an exact error text
+    result = run_bot_here(["ask", 'Bill "BILL-7731" has not been exported to QuickBooks'],  # an exact error text
                      env={**cli_env, "SUPPORT_CONTACT": "help@partner.example"})
     assert result.returncode == 0, result.stderr.decode()
     out = result.stdout.decode()

@@ -27,9 +27,9 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def server(tmp_path: Path, data_dir: Path) -> Iterator[SandboxServer]:
+def server(tmp_path: Path, data_dir: Path, sqlite_template: Path) -> Iterator[SandboxServer]:
     """The sandbox; every day is a digest day, so "next morning" always brings the daily digest."""
-    running = SandboxServer(tmp_path / "sandbox", data_dir, DIGEST_DAYS="Mon-Sun").start()
+    running = SandboxServer(tmp_path / "sandbox", data_dir, database=sqlite_template, DIGEST_DAYS="Mon-Sun").start()
     try:
         yield running
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,8 +29,11 @@ _KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 class SandboxServer:
     """`python -m bot run` with no credentials (the sandbox), PORT=0 and its own database."""
 
-    def __init__(self, workdir: Path, data_dir: Path | None, **env: str) -> None:
+    def __init__(self, workdir: Path, data_dir: Path | None, *, database: Path | None = None, **env: str) -> None:
+        """`database`: a migrated SQLite file the sandbox starts from a copy of (migrating a new
+        one costs a start 0.7 s; tests of migrating are elsewhere)."""
         self.workdir = workdir
+        self.database = database
         self.log_path = workdir / "server.log"
         self.env = {k: os.environ[k] for k in _KEPT if k in os.environ}
         self.env.update({"PORT": "0", "HOST": "127.0.0.1", "MODEL_STALE": "refuse" if data_dir else "rebuild",
@@ -44,6 +48,8 @@ class SandboxServer:
 
     def start(self, timeout: float = 120) -> "SandboxServer":
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.database is not None and not (self.workdir / "sandbox.db").exists():
+            shutil.copyfile(self.database, self.workdir / "sandbox.db")
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=self.env,
                                      stdout=subprocess.PIPE, stderr=log, text=True)

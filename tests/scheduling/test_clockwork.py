@@ -25,7 +25,7 @@ from bot.core.storage.store import Store
 from bot.core.storage.tables import OPEN, RESOLVED, DigestRunRow, FollowupRow, SyncErrorRow
 from bot.core.schedule.timerules import BusinessHours, parse_days
 from bot.settings import Settings
-from tests.support import Clock, SteppedSleep, run_bot
+from tests.support import Clock, SteppedSleep, run_bot, run_bot_here
 
 from tests.scheduling.helpers import FakeNotifier, open_case
 
@@ -611,18 +611,18 @@ def test_digest_preview_json_command(tmp_path, cli_env, clock):
          "oldest": (real_now - timedelta(hours=2)).isoformat()},
     ]
     assert doc["groups"][0]["more"] == 1
-    text = run_bot(["digest", "--preview"], env={**cli_env, "DATABASE_URL": url}, timeout=120)
+    text = run_bot_here(["digest", "--preview"], env={**cli_env, "DATABASE_URL": url})
     assert text.returncode == 0, text.stderr.decode()
     assert "Sync errors still open: 8" in text.stdout.decode() and "and 1 more" in text.stdout.decode()
 
 
 def test_digest_preview_of_an_empty_database(tmp_path, cli_env):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    result = run_bot(["digest", "--preview", "--json"], env={**cli_env, "DATABASE_URL": url}, timeout=120)
+    result = run_bot_here(["digest", "--preview", "--json"], env={**cli_env, "DATABASE_URL": url})
     assert result.returncode == 0, result.stderr.decode()
     doc = json.loads(result.stdout)
     assert (doc["total"], doc["groups"]) == (0, [])
-    assert run_bot(["digest"], env={**cli_env, "DATABASE_URL": url}, timeout=120).returncode == 2   # --preview only
+    assert run_bot_here(["digest"], env={**cli_env, "DATABASE_URL": url}).returncode == 2   # --preview only
 
 
 # -- the real scheduler (APScheduler in the running loop) --------------------------------------------------

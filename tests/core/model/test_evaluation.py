@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.model.evaluation import confusion_svg, score
 from bot.core.model.examples import Example
 from bot.core.nlu.answers import Answer, AnswerKind, Scored
 from bot.core.nlu.catalog import OUT_OF_SCOPE
@@ -23,8 +22,17 @@ CASES = [("a", answer("a")), ("a", answer("a")), ("a", answer("b", "a")), ("b", 
 
 
 @pytest.fixture(scope="module")
-def report():
-    return score([Example(f"text {n}", intent, "heldout") for n, (intent, _) in enumerate(CASES)],
+def evaluation():
+    """bot.core.model.evaluation, imported when a test here runs: importing scikit-learn while
+    collecting cost every test worker a second."""
+    from bot.core.model import evaluation
+
+    return evaluation
+
+
+@pytest.fixture(scope="module")
+def report(evaluation):
+    return evaluation.score([Example(f"text {n}", intent, "heldout") for n, (intent, _) in enumerate(CASES)],
                  [a for _, a in CASES])
 
 
@@ -49,12 +57,12 @@ def test_accuracy_top3_and_the_confusion_matrix(report):
     assert report.to_json()["confusions"][0] == {"expected": "a", "predicted": "b", "count": 1}
 
 
-def test_the_confusion_matrix_picture(report):
-    svg = confusion_svg(report)
+def test_the_confusion_matrix_picture(report, evaluation):
+    svg = evaluation.confusion_svg(report)
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "<title>a -> b: 1</title>" in svg and "8 held-out messages, accuracy 50.0%" in svg
 
 
-def test_an_empty_held_out_set_scores_zero():
-    empty = score([], [])
+def test_an_empty_held_out_set_scores_zero(evaluation):
+    empty = evaluation.score([], [])
     assert (empty.total, empty.accuracy, empty.per_intent, empty.confusions, empty.matrix) == (0, 0.0, {}, [], [])
