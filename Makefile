@@ -40,7 +40,7 @@ test: install
 	@# Bytecode is cached (in git-ignored __pycache__ folders) even where the shell turns it off:
 	@# each worker and each `python -m bot` the tests start would otherwise compile every module
 	@# again, and pytest rewrite every test module's asserts (10 s of collection instead of 5).
-	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto --dist loadgroup
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n auto
 
 bench: install
 	$(PY) -m benchmarks
