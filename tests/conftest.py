@@ -182,10 +182,12 @@ def pytest_collection_modifyitems(config, items):
         [i for i in items if not i.nodeid.startswith(_WAITING)]
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the suite also runs without it
 def pytest_xdist_auto_num_workers(config) -> int:
     return (os.cpu_count() or 1) + 1
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """`--dist load` (the default of -n), except that the waiting tests go to one worker. (Its
     loadgroup mode would do this with markers, but it renames test ids in a way pytest 9.2
