@@ -107,12 +107,15 @@ def fresh_postgres(postgres_url):
     return new_database(postgres_url)
 
 
+SQLITE_TEST_DB = "test.db"  # the file both database_url and migrated_url name in a test's tmp_path
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request, tmp_path):
     """An empty database on each engine (for the tests of migrations and of processes that
     migrate at start-up)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
+        return f"sqlite:///{tmp_path / SQLITE_TEST_DB}"
     return request.getfixturevalue("fresh_postgres")
 
 
@@ -142,7 +145,7 @@ def postgres_template(postgres_url) -> str:
 def migrated_url(request, tmp_path):
     """A migrated database on each engine, whose file (SQLite) is the one `database_url` names."""
     if request.param == "sqlite":
-        return migrated_sqlite(tmp_path / "test.db", request.getfixturevalue("sqlite_template"))
+        return migrated_sqlite(tmp_path / SQLITE_TEST_DB, request.getfixturevalue("sqlite_template"))
     from tests.postgres import new_database
 
     return new_database(request.getfixturevalue("postgres_url"), template=request.getfixturevalue("postgres_template"))

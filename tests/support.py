@@ -74,13 +74,14 @@ def run_bot_here(args: list[str], *, stdin: bytes | str = b"", env: dict[str, st
     feeder.start()
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
+    reader = open(read_end, encoding="utf-8")
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     try:
         os.environ.clear()
         os.environ.update(_bot_environment(env))
         os.chdir(PROJECT_ROOT)
-        sys.stdin, sys.stdout, sys.stderr = open(read_end, encoding="utf-8"), out, err
+        sys.stdin, sys.stdout, sys.stderr = reader, out, err
         try:
             code = main(args)
         except SystemExit as exc:
@@ -89,8 +90,8 @@ def run_bot_here(args: list[str], *, stdin: bytes | str = b"", env: dict[str, st
             traceback.print_exc()
             code = 1
     finally:
-        sys.stdin.close()
         sys.stdin, sys.stdout, sys.stderr = saved_streams
+        reader.close()
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from tests.support import migrated_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -48,8 +49,8 @@ class SandboxServer:
 
     def start(self, timeout: float = 120) -> "SandboxServer":
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if self.database is not None and not (self.workdir / "sandbox.db").exists():
-            shutil.copyfile(self.database, self.workdir / "sandbox.db")
+        if self.database is not None:
+            migrated_sqlite(self.workdir / "sandbox.db", self.database)
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=self.env,
                                      stdout=subprocess.PIPE, stderr=log, text=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.storage.sqlite import database_file
 from bot.core.storage.store import Store
 from tests.support import Clock, migrated_sqlite
 
@@ -34,9 +35,9 @@ def store(migrated_url, clock):
 
 
 @pytest.fixture
-def sqlite_store(tmp_path, sqlite_template, clock):
+def sqlite_store(sqlite_url, sqlite_template, clock):
     """The store on the file `sqlite_url` names."""
-    s = Store.from_url(migrated_sqlite(tmp_path / "sched.db", sqlite_template), clock=clock)
+    s = Store.from_url(migrated_sqlite(database_file(sqlite_url), sqlite_template), clock=clock)
     yield s
     s.engine.dispose()
 
